@@ -1,0 +1,80 @@
+"""barenet: neural networks from scratch in NumPy, readable, gradient-checked and fast."""
+
+from barenet.activations import (
+    ACTIVATIONS,
+    Activation,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_activation,
+)
+from barenet.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressLogger,
+)
+from barenet.gradcheck import check_gradients, gradient_errors
+from barenet.initializers import INITIALIZERS, get_initializer
+from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling
+from barenet.losses import (
+    LOSSES,
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Loss,
+    MeanSquaredError,
+    get_loss,
+)
+from barenet.model import Sequential
+from barenet.optimizers import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, RMSprop, get_optimizer
+from barenet.saving import ModelFileError, load_model
+from barenet.training import History, TrainingDiverged
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SGD",
+    "Activation",
+    "Adam",
+    "AdamW",
+    "BinaryCrossEntropy",
+    "Callback",
+    "CrossEntropy",
+    "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "Flatten",
+    "History",
+    "Layer",
+    "LeakyReLU",
+    "LearningRateScheduler",
+    "Loss",
+    "MeanSquaredError",
+    "ModelCheckpoint",
+    "ModelFileError",
+    "Optimizer",
+    "ProgressLogger",
+    "RMSprop",
+    "ReLU",
+    "Rescaling",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "TrainingDiverged",
+    "__version__",
+    "check_gradients",
+    "get_activation",
+    "get_initializer",
+    "get_loss",
+    "get_optimizer",
+    "gradient_errors",
+    "load_model",
+]

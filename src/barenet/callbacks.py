@@ -1,0 +1,172 @@
+"""Callbacks: objects that watch training through Keras-named hooks and may ask it to stop.
+
+``fit`` calls, in order: ``on_train_begin()``, then per epoch ``on_epoch_begin(epoch)``,
+``on_batch_end(batch, logs)`` after each update, ``on_epoch_end(epoch, logs)``, and finally
+``on_train_end()``. A callback stops training by setting ``model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from barenet.model import Sequential
+
+
+class Callback:
+    """Base class with no-op hooks; ``self.model`` is set before training starts."""
+
+    def __init__(self) -> None:
+        self.model: Sequential | None = None
+
+    def set_model(self, model: Sequential) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
+
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None: ...
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None: ...
+
+
+def _monitored(logs: dict[str, float] | None, monitor: str) -> float:
+    if not logs or monitor not in logs:
+        available = ", ".join(sorted(logs or {})) or "none"
+        raise ValueError(
+            f"Cannot monitor {monitor!r}: the epoch logs have {available}. Pass validation data "
+            "to fit() to get val_loss and val_accuracy."
+        )
+    return logs[monitor]
+
+
+class _Improvement:
+    """Tracks the best value of a metric; lower is better unless the metric is an accuracy."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
+        self.sign = -1.0 if mode == "max" or (mode == "auto" and "acc" in monitor) else 1.0
+        self.min_delta = abs(min_delta)
+        self.best = np.inf
+
+    def update(self, value: float) -> bool:
+        """Record ``value``; True when it beats the best so far by more than ``min_delta``."""
+        improved = self.sign * value < self.best - self.min_delta
+        if improved:
+            self.best = self.sign * value
+        return bool(improved)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: a key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        patience: epochs without improvement to allow before stopping.
+        min_delta: the smallest change that counts as an improvement.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracies, min otherwise).
+        restore_best_weights: at the end of training, put back the weights of the best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = True,
+    ) -> None:
+        super().__init__()
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0. Received: patience={patience!r}")
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch: int | None = None
+        self.best_epoch: int | None = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self._tracker = _Improvement(self.monitor, self.mode, self.min_delta)
+        self._wait = 0
+        self._best_weights: list[np.ndarray] | None = None
+        self.stopped_epoch = self.best_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        assert self.model is not None
+        if self._tracker.update(_monitored(logs, self.monitor)):
+            self._wait, self.best_epoch = 0, epoch
+            if self.restore_best_weights:
+                self._best_weights = self.model.get_weights()
+            return
+        self._wait += 1
+        if self._wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        if self.restore_best_weights and self._best_weights is not None and self.model:
+            self.model.set_weights(self._best_weights)
+
+    def __repr__(self) -> str:
+        return f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience})"
+
+
+class ModelCheckpoint(Callback):
+    """Save the model to ``path`` after each epoch, or only when ``monitor`` improves."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        monitor: str = "val_loss",
+        save_best_only: bool = True,
+        mode: str = "auto",
+    ) -> None:
+        super().__init__()
+        self.path, self.monitor, self.save_best_only = Path(path), monitor, save_best_only
+        self.mode = mode
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self._tracker = _Improvement(self.monitor, self.mode, 0.0)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        assert self.model is not None
+        if not self.save_best_only or self._tracker.update(_monitored(logs, self.monitor)):
+            self.model.save(self.path, metadata={"checkpoint_epoch": epoch + 1, **(logs or {})})
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch: ``lr = schedule(epoch, lr)``."""
+
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+        super().__init__()
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        assert self.model is not None and self.model.optimizer is not None
+        optimizer = self.model.optimizer
+        learning_rate = float(self.schedule(epoch, optimizer.current_learning_rate()))
+        if not learning_rate > 0:
+            raise ValueError(f"Invalid learning rate: {learning_rate} (from the schedule)")
+        optimizer.learning_rate = learning_rate
+
+
+class ProgressLogger(Callback):
+    """Print one line per epoch: ``Epoch 3/10 - loss: 0.1234 - accuracy: 0.9650 - 1.2s``."""
+
+    def __init__(self, epochs: int, print_fn: Callable[[str], Any] = print) -> None:
+        super().__init__()
+        self.epochs, self.print_fn = epochs, print_fn
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = dict(logs or {})
+        seconds = logs.pop("seconds", 0.0)
+        metrics = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+        self.print_fn(f"Epoch {epoch + 1}/{self.epochs} - {metrics} - {seconds:.1f}s")

@@ -1,0 +1,224 @@
+"""Layers: the ``Layer`` base class and the parameterised or shape-changing layers.
+
+A layer owns its parameters and their gradients (``params`` and ``grads``, dicts of arrays with
+the same keys). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
+writes every ``grads[k]`` in place, so optimizers can hold on to the arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from barenet.initializers import get_initializer
+
+
+class Layer:
+    """Base class: ``y = forward(x)`` and ``dx = backward(dy)``, plus parameters and a config.
+
+    Subclasses register themselves by class name, so a saved model can name the classes it needs.
+    """
+
+    registry: ClassVar[dict[str, type[Layer]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Layer.registry[cls.__name__] = cls
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer (weights are saved separately)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def astype(self, dtype: npt.DTypeLike) -> Layer:
+        """Cast every parameter (and its gradient buffer) to ``dtype``, in place; returns self."""
+        for name, value in self.params.items():
+            self.params[name] = np.ascontiguousarray(value, dtype=dtype)
+            self.grads[name] = np.zeros_like(self.params[name])
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: ``y = x @ weight + bias``.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        init: initializer name for the weight (see ``barenet.initializers``).
+        bias: whether to learn an additive bias.
+        bias_init: initializer name for the bias (``"zeros"`` unless a tutorial says otherwise).
+        rng: random generator for the initial weights; a fresh unseeded one when omitted.
+
+    Shape:
+        - Input: ``(N, in_features)``
+        - Output: ``(N, out_features)``
+        - weight: ``(in_features, out_features)``; bias: ``(out_features,)``
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: str = "he",
+        bias: bool = True,
+        bias_init: str = "zeros",
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Dense expected a positive integer {name}. Received: {value!r}")
+        rng = rng if rng is not None else np.random.default_rng()
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.init = init
+        self.bias_init = bias_init
+        self.use_bias = bias
+        shape = (self.in_features, self.out_features)
+        self.params["weight"] = get_initializer(init)(shape, rng)
+        if bias:
+            self.params["bias"] = get_initializer(bias_init)((self.out_features,), rng)
+        self.astype(np.float32)
+        self._x: np.ndarray | None = None
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.params["weight"]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.params.get("bias")
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Dense(in_features={self.in_features}) expected input of shape "
+                f"(N, {self.in_features}), got {x.shape}."
+            )
+        self._x = x
+        y = x @ self.params["weight"]
+        if self.use_bias:
+            y += self.params["bias"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._x is not None, "backward() called before forward()"
+        # dL/dW = x^T dy sums the per-sample outer products; written into the existing buffer.
+        np.matmul(self._x.T, dy, out=self.grads["weight"])
+        if self.use_bias:
+            np.sum(dy, axis=0, out=self.grads["bias"])
+        return dy @ self.params["weight"].T
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "init": self.init,
+            "bias": self.use_bias,
+            "bias_init": self.bias_init,
+        }
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate`` and scale the rest
+    by ``1 / (1 - rate)``, so inference is the identity.
+
+    Args:
+        rate: probability of dropping an input, in [0, 1).
+        rng: random generator for the masks; a fresh unseeded one when omitted.
+
+    Shape:
+        - Input: any; Output: same as input.
+    """
+
+    def __init__(self, rate: float, *, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout expected a rate in [0, 1). Received: rate={rate!r}")
+        self.rate = float(rate)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self._mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+        return x * self._mask
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy if self._mask is None else dy * self._mask
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate}
+
+
+class Flatten(Layer):
+    """Flatten every sample to a vector.
+
+    Shape:
+        - Input: ``(N, *)``, e.g. ``(N, 28, 28)`` or ``(N, C, H, W)``
+        - Output: ``(N, prod(*))``
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._input_shape: tuple[int, ...] = ()
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._input_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy.reshape(self._input_shape)
+
+
+class Rescaling(Layer):
+    """Affine rescaling of inputs: ``y = x * scale + offset`` (e.g. pixels 0..255 -> 0..1).
+
+    Keeping this in the model means a saved model takes raw pixels, exactly as a person's image
+    reaches it.
+
+    Shape:
+        - Input: any; Output: same as input.
+    """
+
+    def __init__(self, scale: float, offset: float = 0.0) -> None:
+        super().__init__()
+        self.scale = float(scale)
+        self.offset = float(offset)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32)  # raw uint8 pixels
+        y = x * x.dtype.type(self.scale)
+        if self.offset:
+            y += x.dtype.type(self.offset)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy * dy.dtype.type(self.scale)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "offset": self.offset}

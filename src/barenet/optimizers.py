@@ -1,0 +1,253 @@
+"""Optimizers: update parameters in place from their gradients.
+
+An optimizer sees only lists of arrays, ``step(params, grads)``, and keeps its own state (velocity,
+moments) per position in those lists. It knows nothing of layers or models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+Schedule = Callable[[int], float]
+
+
+def _check(name: str, value: float, low: float, high: float = float("inf")) -> None:
+    if not low <= value < high:
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+class Optimizer:
+    """Base class. ``learning_rate`` is a number or a schedule ``step -> learning rate``."""
+
+    def __init__(self, learning_rate: float | Schedule, weight_decay: float = 0.0) -> None:
+        if not callable(learning_rate):
+            if not learning_rate > 0:
+                raise ValueError(f"Invalid learning rate: {learning_rate}")
+            learning_rate = float(learning_rate)
+        _check("weight_decay value", weight_decay, 0.0)
+        self.learning_rate: float | Schedule = learning_rate
+        self.weight_decay = float(weight_decay)
+        self.iterations = 0  # updates made so far; the step a schedule sees
+        self._state: list[dict[str, np.ndarray]] | None = None
+
+    def current_learning_rate(self) -> float:
+        if callable(self.learning_rate):
+            return float(self.learning_rate(self.iterations))
+        return self.learning_rate
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Apply one update to every parameter, in place."""
+        if self._state is None:
+            self._state = [self.init_state(p) for p in params]
+        elif len(self._state) != len(params):
+            raise ValueError(
+                f"{type(self).__name__} was set up for {len(self._state)} parameters and now "
+                f"received {len(params)}. Use a new optimizer for a different model."
+            )
+        learning_rate = self.current_learning_rate()
+        for param, grad, state in zip(params, grads, self._state, strict=True):
+            self.update(param, grad, state, learning_rate)
+        self.iterations += 1
+
+    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+    ) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
+
+    Update rule, with ``g = grad + weight_decay * p``::
+
+        v = momentum * v + g
+        p -= lr * (g + momentum * v)   if nesterov
+        p -= lr * v                    otherwise (v = g when momentum is 0)
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | Schedule = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        _check("momentum value", momentum, 0.0, 1.0)
+        if nesterov and momentum == 0:
+            raise ValueError("Invalid nesterov: Nesterov momentum requires momentum > 0")
+        self.momentum = float(momentum)
+        self.nesterov = nesterov
+
+    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {"velocity": np.zeros_like(param)} if self.momentum else {}
+
+    def update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+    ) -> None:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if not self.momentum:
+            param -= param.dtype.type(lr) * grad
+            return
+        velocity = state["velocity"]
+        velocity *= self.momentum
+        velocity += grad
+        direction = grad + self.momentum * velocity if self.nesterov else velocity
+        param -= param.dtype.type(lr) * direction
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with L2 or decoupled (AdamW) weight decay.
+
+    Update rule, with ``t`` counting from 1::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+
+    With ``decoupled_weight_decay`` (AdamW) the decay is ``p -= lr * weight_decay * p``; otherwise
+    ``weight_decay * p`` is added to ``g`` (L2 regularisation).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | Schedule = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        _check("beta1 value", beta1, 0.0, 1.0)
+        _check("beta2 value", beta2, 0.0, 1.0)
+        if not eps > 0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.decoupled_weight_decay = decoupled_weight_decay
+
+    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+
+    def update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+    ) -> None:
+        if self.weight_decay and self.decoupled_weight_decay:
+            param *= param.dtype.type(1.0 - lr * self.weight_decay)
+        elif self.weight_decay:
+            grad = grad + self.weight_decay * param
+        m, v = state["m"], state["v"]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        v += (1.0 - self.beta2) * grad * grad
+        t = self.iterations + 1
+        # Fold both bias corrections into the step size and eps: one pass over the arrays less.
+        bias1, bias2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        step_size = lr * np.sqrt(bias2) / bias1
+        denominator = np.sqrt(v)
+        denominator += self.eps * np.sqrt(bias2)
+        param -= param.dtype.type(step_size) * (m / denominator)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "eps": self.eps,
+            "decoupled_weight_decay": self.decoupled_weight_decay,
+        }
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), ``weight_decay=0.01`` by default."""
+
+    def __init__(
+        self,
+        learning_rate: float | Schedule = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(learning_rate, beta1, beta2, eps, weight_decay, True)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): divide the step by a running root-mean-square of recent gradients.
+
+    Update rule::
+
+        s = rho * s + (1 - rho) * g^2
+        p -= lr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(
+        self,
+        learning_rate: float | Schedule = 1e-3,
+        rho: float = 0.9,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        _check("rho value", rho, 0.0, 1.0)
+        if not eps > 0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        self.rho, self.eps = float(rho), float(eps)
+
+    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {"square_avg": np.zeros_like(param)}
+
+    def update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+    ) -> None:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        square_avg = state["square_avg"]
+        square_avg *= self.rho
+        square_avg += (1.0 - self.rho) * grad * grad
+        param -= param.dtype.type(lr) * grad / (np.sqrt(square_avg) + self.eps)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "eps": self.eps}
+
+
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "sgd": SGD,
+    "momentum": lambda learning_rate=0.01, **kw: SGD(learning_rate, momentum=0.9, **kw),
+    "nesterov": lambda learning_rate=0.01, **kw: SGD(
+        learning_rate, momentum=0.9, nesterov=True, **kw
+    ),
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+}
+
+
+def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
+    """An optimizer from a name and keyword arguments (or the object itself)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    try:
+        factory = OPTIMIZERS[optimizer]
+    except KeyError:
+        valid = ", ".join(sorted(OPTIMIZERS))
+        raise ValueError(f"Unknown optimizer {optimizer!r}. Expected one of: {valid}.") from None
+    return factory(**kwargs)

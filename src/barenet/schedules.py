@@ -1,0 +1,89 @@
+"""Learning-rate schedules: callables ``step -> learning_rate``; ``step`` counts updates from 0.
+
+Any function of the step works as a schedule; these are the common ones, as small objects so they
+print and compare nicely.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+@dataclass(frozen=True)
+class Constant:
+    """``lr(step) = learning_rate``."""
+
+    learning_rate: float
+
+    def __call__(self, step: int) -> float:
+        return self.learning_rate
+
+
+@dataclass(frozen=True)
+class StepDecay:
+    """``lr(step) = learning_rate * gamma ** (step // step_size)``."""
+
+    learning_rate: float
+    step_size: int
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check_positive("learning rate", self.learning_rate)
+        _check_positive("step_size", self.step_size)
+        _check_positive("gamma", self.gamma)
+
+    def __call__(self, step: int) -> float:
+        return self.learning_rate * self.gamma ** (step // self.step_size)
+
+
+@dataclass(frozen=True)
+class ExponentialDecay:
+    """``lr(step) = learning_rate * decay_rate ** (step / decay_steps)``."""
+
+    learning_rate: float
+    decay_steps: int
+    decay_rate: float
+
+    def __post_init__(self) -> None:
+        _check_positive("learning rate", self.learning_rate)
+        _check_positive("decay_steps", self.decay_steps)
+        _check_positive("decay_rate", self.decay_rate)
+
+    def __call__(self, step: int) -> float:
+        return self.learning_rate * self.decay_rate ** (step / self.decay_steps)
+
+
+@dataclass(frozen=True)
+class CosineDecay:
+    """Linear warm-up from 0 over ``warmup_steps``, then a half cosine down to ``min_learning_rate``
+    at ``total_steps`` (held there afterwards).
+
+    ``lr(s) = min + (max - min) * (1 + cos(pi * (s - warmup) / (total - warmup))) / 2``
+    """
+
+    learning_rate: float
+    total_steps: int
+    warmup_steps: int = 0
+    min_learning_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_positive("learning rate", self.learning_rate)
+        _check_positive("total_steps", self.total_steps)
+        if not 0 <= self.warmup_steps < self.total_steps:
+            raise ValueError(
+                f"Invalid warmup_steps: {self.warmup_steps} (expected 0 <= warmup_steps < "
+                f"total_steps={self.total_steps})"
+            )
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.learning_rate * (step + 1) / self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / (self.total_steps - self.warmup_steps))
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * cosine

@@ -1,0 +1,59 @@
+"""Loss values against direct formulas, stability at extreme logits, and label checks."""
+
+import numpy as np
+import pytest
+
+import barenet as bn
+from barenet.activations import log_softmax, sigmoid, softmax
+
+
+def test_cross_entropy_value_matches_the_definition(rng):
+    logits = rng.standard_normal((6, 4))
+    labels = np.array([0, 3, 1, 2, 2, 0])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = -np.mean(np.log(p[np.arange(6), labels]))
+    assert bn.CrossEntropy().forward(logits, labels) == pytest.approx(expected)
+    assert bn.CrossEntropy(from_logits=False).forward(p, labels) == pytest.approx(expected)
+    assert bn.CrossEntropy().forward(logits, np.eye(4)[labels]) == pytest.approx(expected)
+
+
+def test_fused_gradient_is_softmax_minus_onehot_over_n(rng):
+    logits = rng.standard_normal((5, 3))
+    labels = np.array([0, 1, 2, 1, 0])
+    loss = bn.CrossEntropy()
+    loss.forward(logits, labels)
+    np.testing.assert_allclose(loss.backward(), (softmax(logits) - np.eye(3)[labels]) / 5)
+
+
+def test_extreme_logits_stay_finite():
+    logits = np.array([[1000.0, -1000.0, 0.0], [-1e4, 1e4, 5.0]], dtype=np.float32)
+    loss = bn.CrossEntropy()
+    value = loss.forward(logits, np.array([1, 0]))
+    assert np.isfinite(value) and value == pytest.approx((2000 + 2e4) / 2, rel=1e-5)
+    assert np.isfinite(loss.backward()).all()
+    assert np.isfinite(log_softmax(logits)).all()
+    np.testing.assert_allclose(softmax(logits).sum(axis=1), 1.0)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow either
+        assert sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+    bce = bn.BinaryCrossEntropy()
+    assert bce.forward(np.array([[800.0, -800.0]]), np.array([[0.0, 1.0]])) == pytest.approx(800)
+
+
+def test_mse_one_hot_encodes_integer_labels():
+    predictions = np.array([[0.5, 0.5], [0.0, 1.0]])
+    assert bn.MeanSquaredError().forward(predictions, np.array([0, 1])) == pytest.approx(0.125)
+
+
+def test_probability_cross_entropy_clips_zero():
+    value = bn.CrossEntropy(from_logits=False).forward(np.array([[0.0, 1.0]]), np.array([0]))
+    assert value == pytest.approx(-np.log(1e-7))
+
+
+def test_bce_shape_mismatch():
+    with pytest.raises(ValueError, match="BinaryCrossEntropy expected targets"):
+        bn.BinaryCrossEntropy().forward(np.zeros((3, 1)), np.zeros(3))
+
+
+def test_losses_by_name():
+    assert isinstance(bn.get_loss("mse"), bn.MeanSquaredError)
+    assert repr(bn.get_loss("cross_entropy")) == "CrossEntropy(from_logits=True)"

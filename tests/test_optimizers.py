@@ -1,0 +1,116 @@
+"""Hand-worked single steps for every optimizer, and hyperparameter validation."""
+
+import numpy as np
+import pytest
+
+import barenet as bn
+from barenet.schedules import Constant, CosineDecay, ExponentialDecay, StepDecay
+
+
+def run_steps(optimizer, grads, start=(1.0, -2.0)):
+    param = np.array(start)
+    for grad in grads:
+        optimizer.step([param], [np.array(grad)])
+    return param
+
+
+def test_sgd_step():
+    np.testing.assert_allclose(run_steps(bn.SGD(0.1), [[0.5, 1.0]]), [0.95, -2.1])
+
+
+def test_sgd_weight_decay_adds_l2_gradient():
+    # g = [0.5, 1.0] + 0.1 * [1, -2] = [0.6, 0.8]
+    np.testing.assert_allclose(
+        run_steps(bn.SGD(0.1, weight_decay=0.1), [[0.5, 1.0]]), [0.94, -2.08]
+    )
+
+
+def test_momentum_two_steps():
+    # v1 = g1 = [1, 1]; p = [0.9, -2.1]; v2 = 0.9 * v1 + [0.5, 0] = [1.4, 0.9]
+    param = run_steps(bn.SGD(0.1, momentum=0.9), [[1.0, 1.0], [0.5, 0.0]])
+    np.testing.assert_allclose(param, [0.9 - 0.14, -2.1 - 0.09])
+
+
+def test_nesterov_two_steps():
+    # step 1: v = [1, 1], direction g + 0.9 v = [1.9, 1.9] -> p = [0.81, -2.19]
+    # step 2: v = [1.4, 0.9], direction [0.5 + 1.26, 0 + 0.81] -> p = [0.634, -2.271]
+    param = run_steps(bn.SGD(0.1, momentum=0.9, nesterov=True), [[1.0, 1.0], [0.5, 0.0]])
+    np.testing.assert_allclose(param, [0.634, -2.271])
+
+
+def test_adam_first_step_moves_by_learning_rate():
+    # t = 1: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps) = lr * sign(g).
+    param = run_steps(bn.Adam(0.01, eps=1e-12), [[0.5, -3.0]])
+    np.testing.assert_allclose(param, [0.99, -1.99])
+
+
+def test_adam_second_step_by_hand():
+    g1, g2 = np.array([0.5, -3.0]), np.array([0.1, 1.0])
+    m = 0.9 * (0.1 * g1) + 0.1 * g2
+    v = 0.999 * (0.001 * g1**2) + 0.001 * g2**2
+    m_hat, v_hat = m / (1 - 0.9**2), v / (1 - 0.999**2)
+    expected = np.array([0.99, -1.99]) - 0.01 * m_hat / (np.sqrt(v_hat) + 1e-8)
+    np.testing.assert_allclose(run_steps(bn.Adam(0.01), [g1, g2]), expected, rtol=1e-9)
+
+
+def test_adamw_decays_weights_decoupled():
+    # decay first: p * (1 - lr * wd) = [0.999, -1.998], then the Adam step lr * sign(g).
+    param = run_steps(bn.AdamW(0.01, eps=1e-12, weight_decay=0.1), [[0.5, -3.0]])
+    np.testing.assert_allclose(param, [0.989, -1.988])
+
+
+def test_rmsprop_step():
+    # s = 0.1 * g^2, step = lr * g / sqrt(s) = lr * sign(g) / sqrt(0.1)
+    param = run_steps(bn.RMSprop(0.01, rho=0.9, eps=1e-12), [[0.5, -3.0]])
+    np.testing.assert_allclose(param, [1 - 0.01 / np.sqrt(0.1), -2 + 0.01 / np.sqrt(0.1)])
+
+
+def test_float32_parameters_stay_float32():
+    param = np.ones(3, np.float32)
+    for optimizer in (bn.SGD(0.1, momentum=0.9), bn.Adam(), bn.RMSprop()):
+        optimizer.step([param], [np.ones(3, np.float32)])
+    assert param.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: bn.SGD(-1.0), "Invalid learning rate: -1.0"),
+        (lambda: bn.SGD(0.1, momentum=1.5), "Invalid momentum value: 1.5"),
+        (lambda: bn.SGD(0.1, nesterov=True), "Nesterov momentum requires momentum > 0"),
+        (lambda: bn.Adam(beta1=1.0), "Invalid beta1 value: 1.0"),
+        (lambda: bn.Adam(eps=0), "Invalid epsilon value: 0"),
+        (lambda: bn.RMSprop(rho=-0.1), "Invalid rho value: -0.1"),
+        (lambda: bn.Adam(weight_decay=-1), "Invalid weight_decay value: -1"),
+        (lambda: bn.get_optimizer("adagrad"), "Expected one of: adam, adamw, momentum"),
+    ],
+)
+def test_invalid_hyperparameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_optimizer_refuses_a_different_parameter_list():
+    optimizer = bn.SGD(0.1)
+    optimizer.step([np.ones(2)], [np.ones(2)])
+    with pytest.raises(ValueError, match="set up for 1 parameters"):
+        optimizer.step([np.ones(2), np.ones(2)], [np.ones(2), np.ones(2)])
+
+
+def test_schedules():
+    assert Constant(0.1)(1000) == 0.1
+    assert StepDecay(0.1, step_size=10, gamma=0.5)(25) == pytest.approx(0.025)
+    assert ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20) == pytest.approx(0.025)
+    cosine = CosineDecay(1.0, total_steps=110, warmup_steps=10)
+    assert cosine(0) == pytest.approx(0.1)
+    assert cosine(9) == pytest.approx(1.0)
+    assert cosine(60) == pytest.approx(0.5)
+    assert cosine(110) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="Invalid warmup_steps"):
+        CosineDecay(1.0, total_steps=10, warmup_steps=10)
+
+
+def test_optimizer_follows_a_schedule():
+    optimizer = bn.SGD(StepDecay(1.0, step_size=1, gamma=0.5))
+    param = run_steps(optimizer, [[1.0, 0.0]] * 3, start=(0.0, 0.0))
+    np.testing.assert_allclose(param, [-(1.0 + 0.5 + 0.25), 0.0])
