@@ -1,0 +1,386 @@
+"""The ``barenet`` command: train, evaluate, predict, experiment, presets.
+
+This module only wires things together and renders them; the work happens in the library.
+Errors a user can cause become one line on stderr and exit code 1; Ctrl-C during training keeps
+what was trained and exits with 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from barenet import __version__
+from barenet.atomic import atomic_write_text
+from barenet.datasets import load_data
+from barenet.errors import DataError, ImageError
+from barenet.model import Sequential
+from barenet.presets import DEFAULT_PRESET, PRESETS, get_preset
+from barenet.recipe import TrainConfig, TrainedRun, steps_per_epoch, train
+from barenet.saving import ModelFileError, load_model
+from barenet.training import TrainingDiverged
+
+USER_ERRORS = (ValueError, OSError, DataError, ImageError, ModelFileError, TrainingDiverged)
+INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+class FriendlyGroup(click.Group):
+    """Turns the library's exceptions into click's one-line ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as error:
+            raise click.ClickException(str(error)) from None
+
+
+def shipped_model_path() -> Path:
+    return Path(str(resources.files("barenet") / "models" / "mnist-mlp.npz"))
+
+
+def open_model(path: str | None) -> Sequential:
+    return load_model(path if path is not None else shipped_model_path())
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2))
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="barenet")
+def cli() -> None:
+    """barenet: neural networks from scratch in NumPy, on MNIST digits and your own."""
+
+
+# -- training options, shared by train and experiment -------------------------------------------
+
+
+def parse_layers(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        widths = [int(part) for part in value.replace("-", ",").split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected widths like 784,128,64,10, got {value!r}") from None
+    return widths
+
+
+def parse_batch_size(_ctx: Any, _param: Any, value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    if value.lower() in ("full", "0"):
+        return "full"
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a number or 'full', got {value!r}") from None
+
+
+TRAINING_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--preset",
+        default=None,
+        help=f"Start from a named set-up (default {DEFAULT_PRESET}); see `barenet presets`.",
+    ),
+    click.option(
+        "--layers", callback=parse_layers, help="Layer widths, input to output, e.g. 784,128,64,10."
+    ),
+    click.option("--activation", help="Hidden activation: relu, leaky_relu, tanh, sigmoid."),
+    click.option(
+        "--output",
+        type=click.Choice(["softmax", "sigmoid", "tanh", "none"]),
+        help="Output activation.",
+    ),
+    click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), help="Loss function."),
+    click.option(
+        "--optimizer",
+        type=click.Choice(["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"]),
+        help="Optimizer.",
+    ),
+    click.option("--learning-rate", type=float, help="Step size."),
+    click.option(
+        "--schedule", type=click.Choice(["constant", "cosine"]), help="Learning-rate schedule."
+    ),
+    click.option("--epochs", type=int, help="Passes over the training data."),
+    click.option(
+        "--batch-size",
+        callback=parse_batch_size,
+        help="Samples per update: 1 = per sample, 'full' = full batch.",
+    ),
+    click.option("--init", help="Weight initializer: he, xavier, lecun, uniform, normal."),
+    click.option("--dropout", type=float, help="Dropout rate after each hidden layer."),
+    click.option("--weight-decay", type=float, help="Weight decay (decoupled for adamw)."),
+    click.option("--seed", type=int, help="Random seed: same seed, same run."),
+    click.option(
+        "--data",
+        "data_path",
+        type=click.Path(),
+        help="IDX folder, Keras .npz or CSV (default: the shipped MNIST).",
+    ),
+    click.option("--train-limit", type=int, help="Train on the first N images only."),
+    click.option(
+        "--validation-split",
+        type=float,
+        help="Fraction of training images held out for validation.",
+    ),
+]
+
+
+def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(TRAINING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def config_from_options(preset: str | None, options: dict[str, Any]) -> TrainConfig:
+    """The preset's config with every option the user gave applied on top."""
+    config = get_preset(preset or DEFAULT_PRESET).config
+    changes = {key: value for key, value in options.items() if value is not None}
+    if changes.get("batch_size") == "full":
+        changes["batch_size"] = None
+    config = config.replace(**changes)
+    config.validate()
+    return config
+
+
+def describe_data(data: Any, console: Console) -> None:
+    console.print(
+        f"Data: {data.source} ({len(data.x_train):,} train / {len(data.x_test):,} test images)"
+    )
+    for note in data.notes:
+        console.print(f"Note: {note}")
+
+
+def run_with_progress(
+    config: TrainConfig, data: Any, console: Console, preset: str | None
+) -> TrainedRun:
+    from barenet.progress import RichProgress
+
+    steps = steps_per_epoch(config, len(data.x_train))
+    progress = RichProgress(config.epochs, steps, console)
+    try:
+        return train(config, data, callbacks=[progress], preset=preset)
+    finally:
+        progress.close()
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@cli.command("train")
+@training_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to save the model (default: <preset>.npz).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+def train_command(
+    preset: str | None, data_path: str | None, out: str | None, as_json: bool, **options: Any
+) -> None:
+    """Train a network on MNIST (or --data) with a live progress bar, then save it."""
+    config = config_from_options(preset, options)
+    name = preset or DEFAULT_PRESET
+    data = load_data(data_path).limit_train(config.train_limit)
+    describe_data(data, stderr)
+    stderr.print(
+        f"Training {name}: {'-'.join(map(str, config.layers))}, {config.optimizer}, "
+        f"{config.epochs} epochs"
+    )
+    run = run_with_progress(config, data, stderr, name)
+    model_path = run.model.save(out or f"{name}.npz")
+    history_path = model_path.with_suffix(".history.json")
+    history = run.model.history.history if run.model.history else {}
+    atomic_write_text(history_path, json.dumps(history, indent=1))
+    if as_json:
+        emit_json(
+            {
+                "model": str(model_path),
+                "test_accuracy": run.test_accuracy,
+                "test_loss": run.test_loss,
+                "epochs": run.epochs,
+                "train_seconds": run.train_seconds,
+                "history": history,
+                "interrupted": run.interrupted,
+            }
+        )
+    else:
+        if run.interrupted:
+            stdout.print(
+                f"Interrupted after {run.epochs} complete epochs; keeping what was trained."
+            )
+        stdout.print(
+            f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
+            f"trained in {run.train_seconds:.1f} s ({run.epochs} epochs)"
+        )
+        stdout.print(f"Saved the model to {model_path} and its history to {history_path}")
+    if run.interrupted:
+        sys.exit(INTERRUPTED)
+
+
+@cli.command("evaluate")
+@click.argument("model_path", required=False, type=click.Path())
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(),
+    help="IDX folder, Keras .npz or CSV (default: the shipped MNIST).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+def evaluate_command(model_path: str | None, data_path: str | None, as_json: bool) -> None:
+    """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix on the test split."""
+    from barenet.metrics import confusion_matrix, per_class_scores
+
+    model = open_model(model_path)
+    data = load_data(data_path)
+    if model.loss is None:
+        model.compile("cross_entropy")
+    scores = model.evaluate(data.x_test, data.y_test)
+    predicted = model.predict_classes(data.x_test)
+    classes = model.predict(data.x_test[:1]).shape[1]
+    matrix = confusion_matrix(data.y_test, predicted, classes)
+    per_class = per_class_scores(matrix)
+    if as_json:
+        emit_json({**scores, "confusion_matrix": matrix.tolist(), "per_class": per_class})
+        return
+    describe_data(data, stderr)
+    stdout.print(f"Model: {model_path or shipped_model_path()}")
+    stdout.print(
+        f"Accuracy {scores['accuracy']:.2%}  loss {scores['loss']:.4f}  "
+        f"on {len(data.x_test):,} test images\n"
+    )
+    table = Table("class", "precision", "recall", "F1", "support", title="Per class")
+    for row in per_class:
+        table.add_row(
+            str(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
+    stdout.print(table)
+    confusion = Table(
+        "true",
+        *map(str, range(classes)),
+        title="Confusion matrix (rows: true digit, columns: predicted)",
+    )
+    for index, counts in enumerate(matrix):
+        confusion.add_row(
+            str(index),
+            *(
+                f"[bold]{c}[/]" if i == index else (str(c) if c else "·")
+                for i, c in enumerate(counts)
+            ),
+        )
+    stdout.print(confusion)
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def expand_paths(paths: tuple[str, ...]) -> list[Path]:
+    """Files as given; folders become their image files, sorted."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            files.append(path)
+    return files
+
+
+@cli.command("predict")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--model", "model_path", type=click.Path(), help="Model file (default: the shipped MLP)."
+)
+@click.option(
+    "--top",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="How many guesses to show.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+@click.option(
+    "--save-preview",
+    type=click.Path(file_okay=False),
+    help="Write the 28x28 image the network saw here.",
+)
+def predict_command(
+    paths: tuple[str, ...],
+    model_path: str | None,
+    top: int,
+    as_json: bool,
+    save_preview: str | None,
+) -> None:
+    """Read the digit in each image file (PNG, JPEG, BMP, GIF, WebP; any size or colours)."""
+    from barenet.imaging import load_digit, save_preview_png
+
+    model = open_model(model_path)
+    results: list[dict[str, Any]] = []
+    for path in expand_paths(paths):
+        try:
+            digit = load_digit(path)
+        except ImageError as error:
+            results.append({"file": str(path), "error": str(error)})
+            continue
+        probabilities = model.predict_proba(digit[np.newaxis])[0]
+        order = np.argsort(probabilities)[::-1][:top]
+        results.append(
+            {
+                "file": str(path),
+                "digit": int(order[0]),
+                "probabilities": [round(float(p), 6) for p in probabilities],
+                "top": [
+                    {"digit": int(i), "probability": round(float(probabilities[i]), 6)}
+                    for i in order
+                ],
+            }
+        )
+        if save_preview:
+            save_preview_png(digit, Path(save_preview) / f"{path.stem}.28x28.png")
+    if as_json:
+        emit_json(results)
+    else:
+        for result in results:
+            if "error" in result:
+                stderr.print(f"[red]error[/]: {result['error']}")
+                continue
+            guesses = "  ".join(f"{g['digit']} {g['probability']:6.1%}" for g in result["top"])
+            stdout.print(f"{result['file']}: [bold]{result['digit']}[/]   ({guesses})")
+    if any("error" in result for result in results):
+        sys.exit(1)
+
+
+@cli.command("presets")
+def presets_command() -> None:
+    """List the named training set-ups."""
+    table = Table("preset", "what it is", "tutorial reported")
+    for preset in PRESETS.values():
+        name = f"{preset.name} (default)" if preset.name == DEFAULT_PRESET else preset.name
+        table.add_row(name, preset.description, preset.reported or "-")
+    stdout.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``barenet`` console script."""
+    cli()
+
+
+# The experiment command lives in its own module; it imports this one, so it is attached last.
+from barenet.cli_experiment import experiment_command  # noqa: E402
+
+cli.add_command(experiment_command)

@@ -1,0 +1,110 @@
+"""``barenet experiment``: repeated runs with different seeds, per variant, side by side."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.table import Table
+
+from barenet.cli import (
+    INTERRUPTED,
+    config_from_options,
+    describe_data,
+    emit_json,
+    stderr,
+    stdout,
+    training_options,
+)
+from barenet.datasets import load_data
+from barenet.experiment import RunRecord, describe, parse_vary, run_experiment, summarize
+from barenet.recipe import TrainedRun
+
+
+@click.command("experiment")
+@training_options
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Runs (seeds) per variant.",
+)
+@click.option(
+    "--vary",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Compare values of one option; repeat for a grid. Layers: 784,128,10|784,256,10.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+def experiment_command(
+    preset: str | None,
+    data_path: str | None,
+    runs: int,
+    vary: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Train several times with different seeds and report mean +/- std per variant."""
+    base = config_from_options(preset, options)
+    variants = parse_vary(vary, base)
+    data = load_data(data_path).limit_train(base.train_limit)
+    describe_data(data, stderr)
+    stderr.print(
+        f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}"
+    )
+
+    records: list[RunRecord] = []  # filled as runs finish, so Ctrl-C keeps the finished ones
+
+    def collect(record: RunRecord, _result: TrainedRun) -> None:
+        records.append(record)
+        stderr.print(
+            f"  {record.variant:<30} seed {record.seed:<4} accuracy {record.test_accuracy:.2%}  "
+            f"loss {record.test_loss:.4f}  {record.seconds:.1f} s"
+        )
+
+    try:
+        run_experiment(base, data, runs, variants, on_run=collect)
+    except KeyboardInterrupt:
+        stderr.print("Interrupted; summarising the runs that finished.")
+    summaries = []
+    for variant in variants:
+        name = describe(variant)
+        mine = [r for r in records if r.variant == name]
+        if mine:
+            summaries.append({"variant": name, **summarize(mine)})
+    overall = summarize(records) if records else {"mean_accuracy": None, "std_accuracy": None}
+    if as_json:
+        emit_json(
+            {
+                "runs": [vars(r) for r in records],
+                "mean_accuracy": overall["mean_accuracy"],
+                "std_accuracy": overall["std_accuracy"],
+                "variants": summaries,
+            }
+        )
+    else:
+        table = Table("variant", "seed", "test accuracy", "test loss", "seconds", title="Runs")
+        for r in records:
+            table.add_row(
+                r.variant,
+                str(r.seed),
+                f"{r.test_accuracy:.2%}",
+                f"{r.test_loss:.4f}",
+                f"{r.seconds:.1f}",
+            )
+        stdout.print(table)
+        summary = Table(
+            "variant", "runs", "accuracy (mean ± std)", "seconds (mean ± std)", title="Summary"
+        )
+        for s in summaries:
+            summary.add_row(
+                s["variant"],
+                str(s["runs"]),
+                f"{s['mean_accuracy']:.2%} ± {s['std_accuracy']:.2%}",
+                f"{s['mean_seconds']:.1f} ± {s['std_seconds']:.1f}",
+            )
+        stdout.print(summary)
+    if len(records) < runs * len(variants):
+        sys.exit(INTERRUPTED)

@@ -1,0 +1,81 @@
+"""Live training progress for the command line, drawn with rich on standard error.
+
+Short runs get a bar per epoch (over its batches) and a summary line when each epoch ends. Long
+runs of many tiny epochs (the tutorials' 350 full-batch iterations) get a single bar over epochs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from barenet.callbacks import Callback
+
+PER_EPOCH_LIMIT = 30  # more epochs than this get one overall bar
+REDRAWS_PER_EPOCH = 100  # update the bar at most this often: per-sample epochs have 60,000 steps
+
+
+def format_logs(logs: dict[str, float]) -> str:
+    """``loss 0.1234  accuracy 96.50%  val_loss ...`` for the metrics in ``logs``."""
+    parts = []
+    for key, value in logs.items():
+        if key == "seconds":
+            continue
+        shown = f"{value:.2%}" if "accuracy" in key else f"{value:.4f}"
+        parts.append(f"{key} {shown}")
+    return "  ".join(parts)
+
+
+class RichProgress(Callback):
+    """A progress bar with the running loss; one line per finished epoch."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, console: Console) -> None:
+        super().__init__()
+        self.epochs, self.steps, self.console = epochs, steps_per_epoch, console
+        self.per_epoch = epochs <= PER_EPOCH_LIMIT
+        self.every = max(1, steps_per_epoch // REDRAWS_PER_EPOCH)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=self.per_epoch,
+        )
+        self.task: Any = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self.progress.start()
+        if not self.per_epoch:
+            self.task = self.progress.add_task("Epochs", total=self.epochs, metrics="")
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if self.per_epoch:
+            description = f"Epoch {epoch + 1}/{self.epochs}"
+            self.task = self.progress.add_task(description, total=self.steps, metrics="")
+
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        if self.per_epoch and (batch + 1) % self.every == 0:
+            metrics = f"loss {logs['loss']:.4f}" if logs else ""
+            self.progress.update(self.task, completed=batch + 1, metrics=metrics)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        if self.per_epoch:
+            self.progress.remove_task(self.task)
+            seconds = logs.get("seconds", 0.0)
+            self.console.print(
+                f"Epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}  ({seconds:.1f} s)"
+            )
+        else:
+            self.progress.update(self.task, completed=epoch + 1, metrics=format_logs(logs))
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        self.progress.stop()
+
+    def close(self) -> None:
+        """Stop drawing (also after Ctrl-C, when on_train_end is never called)."""
+        self.progress.stop()
