@@ -160,3 +160,12 @@ def test_zip_member_swapped_for_garbage(trained, tmp_path):
             target.writestr(name, data)
     with pytest.raises(bn.ModelFileError):
         bn.load_model(path)
+
+
+def test_saved_files_get_ordinary_permissions(trained, tmp_path):
+    import os
+
+    path = trained[0].save(tmp_path / "model.npz")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -17,7 +17,7 @@ from typing import Any
 import click
 import numpy as np
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from barenet import __version__
 from barenet.atomic import atomic_write_text
@@ -368,9 +368,12 @@ def predict_command(
 @cli.command("presets")
 def presets_command() -> None:
     """List the named training set-ups."""
-    table = Table("preset", "what it is", "tutorial reported")
+    longest = max(len(name) for name in PRESETS)
+    table = Table(
+        Column("preset", no_wrap=True, min_width=longest), "what it is", "tutorial reported"
+    )
     for preset in PRESETS.values():
-        name = f"{preset.name} (default)" if preset.name == DEFAULT_PRESET else preset.name
+        name = f"{preset.name}\n(default)" if preset.name == DEFAULT_PRESET else preset.name
         table.add_row(name, preset.description, preset.reported or "-")
     stdout.print(table)
 

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from barenet.cli import (
     INTERRUPTED,
@@ -85,7 +85,8 @@ def experiment_command(
             }
         )
     else:
-        table = Table("variant", "seed", "test accuracy", "test loss", "seconds", title="Runs")
+        name_column = Column("variant", no_wrap=True)  # "layers=784-128-10" stays whole
+        table = Table(name_column, "seed", "test accuracy", "test loss", "seconds", title="Runs")
         for r in records:
             table.add_row(
                 r.variant,
@@ -96,7 +97,11 @@ def experiment_command(
             )
         stdout.print(table)
         summary = Table(
-            "variant", "runs", "accuracy (mean ± std)", "seconds (mean ± std)", title="Summary"
+            Column("variant", no_wrap=True),
+            "runs",
+            "accuracy (mean ± std)",
+            "seconds (mean ± std)",
+            title="Summary",
         )
         for s in summaries:
             summary.add_row(

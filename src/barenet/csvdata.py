@@ -80,11 +80,12 @@ def _check_values(path: Path, table: np.ndarray, first_row: int, labelled: bool)
     for values, column_offset, high, what in checks:
         bad = ~np.isfinite(values) | (values < 0) | (values > high) | (values != np.round(values))
         if bad.any():
-            row, column = np.unravel_index(int(np.argmax(bad)), bad.shape)
-            raise DataError(
-                f"{path}, row {row + first_row}, column {column + column_offset + 1}: "
-                f"{values[row, column]:g} is not {what}."
-            )
+            row, column = (int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+            where = f"{path}, row {row + first_row}, column {column + column_offset + 1}"
+            value = values[row, column]
+            if np.isnan(value):
+                raise DataError(f"{where}: the cell is NaN; expected {what}.")
+            raise DataError(f"{where}: {value:g} is not {what}.")
 
 
 def _raise_first_bad_cell(path: Path, columns: int, first_row: int) -> None:

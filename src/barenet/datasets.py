@@ -223,7 +223,7 @@ def _checked_npz_split(
     if images.dtype != np.uint8:
         bad = ~np.isfinite(images) | (images < 0) | (images > 255) | (images != np.round(images))
         if bad.any():
-            index = np.unravel_index(int(np.argmax(bad)), images.shape)
+            index = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), images.shape))
             raise DataError(
                 f"{path}: x_{split}{list(index)} = {images[index]} is not a pixel value "
                 "(an integer in 0..255)."

@@ -59,8 +59,10 @@ def open_grayscale(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray
         raise ImageError(
             f"{path} is not an image Pillow can read (PNG, JPEG, BMP, GIF, WebP, ...)."
         ) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path} is too large to decode safely; scale it down first.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(
+            f"{path} is too large to decode safely ({error}); scale it down first."
+        ) from None
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"{path}: the image data is damaged or truncated ({error}).") from None
 

@@ -37,6 +37,10 @@ class Layer:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    # When False, backward() may skip computing dx and return an empty array: set by a model on
+    # its first trainable layer during training, where nothing upstream needs the gradient.
+    needs_input_grad = True
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer (weights are saved separately)."""
         return {}
@@ -127,6 +131,8 @@ class Dense(Layer):
         np.matmul(self._x.T, dy, out=self.grads["weight"])
         if self.use_bias:
             np.sum(dy, axis=0, out=self.grads["bias"])
+        if not self.needs_input_grad:
+            return np.empty((0, self.in_features), dy.dtype)  # one matmul saved per step
         return dy @ self.params["weight"].T
 
     def get_config(self) -> dict[str, Any]:

@@ -97,15 +97,25 @@ class Sequential:
             X = layer.forward(X, training)
         return X
 
-    def backward(self, dY: np.ndarray, *, logits: bool = False) -> np.ndarray:
+    def backward(
+        self, dY: np.ndarray, *, logits: bool = False, input_grad: bool = True
+    ) -> np.ndarray:
         """Backpropagate ``dY = dLoss/dOutput`` through every layer in reverse; returns dLoss/dX.
 
         With ``logits=True``, ``dY`` is the gradient with respect to the scores before a fused
-        output layer (what the loss returns during training).
+        output layer (what the loss returns during training). With ``input_grad=False`` (as in
+        training) it stops at the first layer with parameters and returns an empty array.
         """
         layers = self.layers[:-1] if logits and self.fused_output else self.layers
-        for layer in reversed(layers):
-            dY = layer.backward(dY)
+        first = next((i for i, layer in enumerate(layers) if layer.params), 0)
+        if not input_grad:
+            layers = layers[first:]
+        layers[0].needs_input_grad = input_grad
+        try:
+            for layer in reversed(layers):
+                dY = layer.backward(dY)
+        finally:
+            layers[0].needs_input_grad = True
         return dY
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:

@@ -144,7 +144,12 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = decoupled_weight_decay
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+        # "scratch" holds intermediate results, so a step allocates no new arrays.
+        return {
+            "m": np.zeros_like(param),
+            "v": np.zeros_like(param),
+            "scratch": np.empty_like(param),
+        }
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
@@ -153,18 +158,23 @@ class Adam(Optimizer):
             param *= param.dtype.type(1.0 - lr * self.weight_decay)
         elif self.weight_decay:
             grad = grad + self.weight_decay * param
-        m, v = state["m"], state["v"]
-        m *= self.beta1
-        m += (1.0 - self.beta1) * grad
-        v *= self.beta2
-        v += (1.0 - self.beta2) * grad * grad
+        m, v, scratch = state["m"], state["v"], state["scratch"]
+        dtype = param.dtype.type
+        m *= dtype(self.beta1)
+        np.multiply(grad, dtype(1.0 - self.beta1), out=scratch)
+        m += scratch  # m = beta1 m + (1 - beta1) g
+        v *= dtype(self.beta2)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= dtype(1.0 - self.beta2)
+        v += scratch  # v = beta2 v + (1 - beta2) g^2
         t = self.iterations + 1
         # Fold both bias corrections into the step size and eps: one pass over the arrays less.
         bias1, bias2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
-        step_size = lr * np.sqrt(bias2) / bias1
-        denominator = np.sqrt(v)
-        denominator += self.eps * np.sqrt(bias2)
-        param -= param.dtype.type(step_size) * (m / denominator)
+        np.sqrt(v, out=scratch)
+        scratch += dtype(self.eps * np.sqrt(bias2))
+        np.divide(m, scratch, out=scratch)
+        scratch *= dtype(lr * np.sqrt(bias2) / bias1)
+        param -= scratch
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -134,7 +134,7 @@ PRESETS: dict[str, Preset] = {
                 warmup_epochs=0.5,
                 dropout=0.3,
                 batch_size=128,
-                epochs=20,
+                epochs=12,
             ),
         ),
     ]

@@ -72,6 +72,8 @@ class RichProgress(Callback):
             )
         else:
             self.progress.update(self.task, completed=epoch + 1, metrics=format_logs(logs))
+            if not self.console.is_terminal and (epoch + 1) % max(1, self.epochs // 10) == 0:
+                self.console.print(f"Epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}")
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         self.progress.stop()

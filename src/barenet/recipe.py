@@ -81,6 +81,10 @@ class TrainConfig:
             if not ok:
                 value = getattr(self, option.replace("-", "_"))
                 raise ValueError(f"--{option} must be {expected}. Received: {value!r}")
+        if self.layers[0] != PIXELS:
+            raise ValueError(
+                f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
+            )
         get_loss(self.loss)  # unknown names list the valid ones
         get_activation(self.activation)
 
@@ -173,10 +177,6 @@ def train(
     """
     data = data.limit_train(config.train_limit)
     model = build_model(config)
-    if config.layers[0] != PIXELS:
-        raise ValueError(
-            f"--layers must start with {PIXELS} (28x28 pixels). Received: {config.layers[0]}"
-        )
     model.compile(config.loss, build_optimizer(config, steps_per_epoch(config, len(data.x_train))))
     monitors = (
         [TestMonitor(data.x_test, data.y_test, config.test_every)] if config.test_every else []

@@ -140,7 +140,7 @@ def fit(
                         f"{model.optimizer.current_learning_rate():g}); the model keeps its last "
                         "finite weights."
                     )
-                model.backward(model.loss.backward(), logits=True)
+                model.backward(model.loss.backward(), logits=True, input_grad=False)
                 model.optimizer.step(params, grads)
                 loss_sum += loss * len(rows)
                 correct += count_correct(scores, y_batch, threshold)
