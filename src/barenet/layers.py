@@ -128,7 +128,12 @@ class Dense(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._x is not None, "backward() called before forward()"
         # dL/dW = x^T dy sums the per-sample outer products; written into the existing buffer.
-        np.matmul(self._x.T, dy, out=self.grads["weight"])
+        if len(dy) == 1:
+            # One sample (per-sample SGD): x^T dy is a single outer product. BLAS gemm is slow
+            # with an inner dimension of 1 (about 4x here); a broadcast multiply is the same sum.
+            np.multiply(self._x.T, dy, out=self.grads["weight"])
+        else:
+            np.matmul(self._x.T, dy, out=self.grads["weight"])
         if self.use_bias:
             np.sum(dy, axis=0, out=self.grads["bias"])
         if not self.needs_input_grad:

@@ -6,6 +6,7 @@ computed from logits with log-sum-exp and a fused softmax gradient ``(softmax - 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -48,10 +49,17 @@ def check_targets(y_pred: np.ndarray, y_true: np.ndarray) -> None:
     check_labels(y_true, y_pred.shape[1])
 
 
+@functools.lru_cache(maxsize=8)
+def _identity(classes: int, dtype: np.dtype) -> np.ndarray:
+    identity = np.eye(classes, dtype=dtype)
+    identity.flags.writeable = False  # shared between calls
+    return identity
+
+
 def targets_as_rows(y_true: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
     """Integer class ids -> one-hot rows ``(N, C)``; rows pass through (cast to ``dtype``)."""
     if y_true.ndim == 1:
-        return np.eye(classes, dtype=dtype)[y_true]
+        return _identity(classes, np.dtype(dtype))[y_true]  # row i of I is the one-hot of i
     return y_true.astype(dtype, copy=False)
 
 

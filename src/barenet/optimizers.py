@@ -93,21 +93,27 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        return {"velocity": np.zeros_like(param)} if self.momentum else {}
+        state = {"scratch": np.empty_like(param)}  # lr * direction, without a new array
+        if self.momentum:
+            state["velocity"] = np.zeros_like(param)
+        return state
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
     ) -> None:
         if self.weight_decay:
             grad = grad + self.weight_decay * param
+        scratch = state["scratch"]
         if not self.momentum:
-            param -= param.dtype.type(lr) * grad
+            np.multiply(grad, param.dtype.type(lr), out=scratch)
+            param -= scratch
             return
         velocity = state["velocity"]
         velocity *= self.momentum
         velocity += grad
         direction = grad + self.momentum * velocity if self.nesterov else velocity
-        param -= param.dtype.type(lr) * direction
+        np.multiply(direction, param.dtype.type(lr), out=scratch)
+        param -= scratch
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
