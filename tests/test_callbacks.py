@@ -96,3 +96,14 @@ def test_learning_rate_scheduler_sets_the_rate(rng):
     scheduler = bn.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
     net.fit(*data(rng), epochs=3, callbacks=[scheduler, Spy()], verbose=0)
     assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
+def test_metrics_added_by_callbacks_reach_the_history(rng):
+    class EverySecondEpoch(bn.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch % 2 == 1:
+                logs["extra"] = float(epoch)
+
+    history = model(rng).fit(*data(rng), epochs=4, callbacks=[EverySecondEpoch()], verbose=0)
+    assert history.history["extra"] == [None, 1.0, None, 3.0]
+    assert all(len(values) == 4 for values in history.history.values())

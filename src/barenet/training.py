@@ -26,12 +26,15 @@ class History:
 
     def __init__(self) -> None:
         self.epoch: list[int] = []
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[float | None]] = {}
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch; every list stays aligned with ``epoch`` (None where not measured)."""
+        for key in logs.keys() - self.history.keys():
+            self.history[key] = [None] * len(self.epoch)
         self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+        for key, values in self.history.items():
+            values.append(logs.get(key))
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
@@ -151,9 +154,9 @@ def fit(
                 scores_val = model.evaluate(*validation_data)
                 logs |= {"val_loss": scores_val["loss"], "val_accuracy": scores_val["accuracy"]}
             logs["seconds"] = time.perf_counter() - started
-            history.append(epoch, logs)
             for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
+                callback.on_epoch_end(epoch, logs)  # may add metrics to logs
+            history.append(epoch, logs)
             if model.stop_training:
                 break
     for callback in callbacks:
