@@ -107,15 +107,19 @@ class Sequential:
         training) it stops at the first layer with parameters and returns an empty array.
         """
         layers = self.layers[:-1] if logits and self.fused_output else self.layers
-        first = next((i for i, layer in enumerate(layers) if layer.params), 0)
-        if not input_grad:
-            layers = layers[first:]
-        layers[0].needs_input_grad = input_grad
-        try:
+        if input_grad:
             for layer in reversed(layers):
                 dY = layer.backward(dY)
+            return dY
+        # Training needs only the parameter gradients: stop at the first layer with parameters,
+        # which may then skip computing its own input gradient.
+        first = next((i for i, layer in enumerate(layers) if layer.params), 0)
+        layers[first].needs_input_grad = False
+        try:
+            for layer in reversed(layers[first:]):
+                dY = layer.backward(dY)
         finally:
-            layers[0].needs_input_grad = True
+            layers[first].needs_input_grad = True
         return dY
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
