@@ -88,19 +88,20 @@ class Activation(Layer):
 
 
 class ReLU(Layer):
-    """Rectified linear unit: ``y = max(0, x)``; ``dx = dy * (x > 0)``."""
+    """Rectified linear unit: ``y = max(0, x)``; ``dx = dy * (y > 0)`` (y > 0 exactly where x > 0,
+    so only the output is kept and inference computes no mask)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._positive: np.ndarray | None = None
+        self._y: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._positive = x > 0
-        return np.maximum(x, 0)
+        self._y = np.maximum(x, 0)
+        return self._y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        assert self._positive is not None, "backward() called before forward()"
-        return dy * self._positive
+        assert self._y is not None, "backward() called before forward()"
+        return dy * (self._y > 0)
 
 
 class LeakyReLU(Layer):

@@ -188,7 +188,7 @@ class Sequential:
         """Convert a batch to the model's dtype (no copy when it already is)."""
         return np.ascontiguousarray(X, dtype=self.dtype)
 
-    def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The raw outputs of the last layer, computed in batches.
 
         Shape:
@@ -199,7 +199,7 @@ class Sequential:
             raise ValueError("predict() received no samples (X has length 0).")
         return np.concatenate(parts)
 
-    def predict_proba(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities ``(N, C)``, rows summing to 1.
 
         A final Softmax already gives them; scores trained as logits go through softmax; sigmoid
@@ -216,7 +216,7 @@ class Sequential:
             return np.divide(scores, totals, out=uniform, where=totals > 0)
         return softmax(outputs)
 
-    def predict_classes(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict_classes(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Predicted class ids ``(N,)`` (a threshold of 0.5 on single-output models)."""
         outputs = self.predict(X, batch_size)
         if outputs.shape[1] == 1:
@@ -229,7 +229,7 @@ class Sequential:
         logits = isinstance(self.loss, BinaryCrossEntropy) and self.loss.from_logits
         return 0.0 if logits and not isinstance(self.layers[-1], Sigmoid) else 0.5
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 4096) -> dict[str, float]:
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Mean loss and accuracy over (X, y), computed in batches: ``{"loss", "accuracy"}``."""
         from barenet.training import count_correct
 

@@ -164,22 +164,24 @@ class Adam(Optimizer):
             param *= param.dtype.type(1.0 - lr * self.weight_decay)
         elif self.weight_decay:
             grad = grad + self.weight_decay * param
-        m, v, scratch = state["m"], state["v"], state["scratch"]
+        # The state holds M = m / (1 - beta1) and V = v / (1 - beta2), which update in fewer
+        # passes over memory (M = beta1 M + g); the constant factors go into the step size:
+        # p -= lr * c1 * M / (c2 * sqrt(V) + eps), c1 = (1 - beta1) / (1 - beta1^t),
+        # c2 = sqrt((1 - beta2) / (1 - beta2^t)).
+        M, V, scratch = state["m"], state["v"], state["scratch"]
         dtype = param.dtype.type
-        m *= dtype(self.beta1)
-        np.multiply(grad, dtype(1.0 - self.beta1), out=scratch)
-        m += scratch  # m = beta1 m + (1 - beta1) g
-        v *= dtype(self.beta2)
+        M *= dtype(self.beta1)
+        M += grad
+        V *= dtype(self.beta2)
         np.multiply(grad, grad, out=scratch)
-        scratch *= dtype(1.0 - self.beta2)
-        v += scratch  # v = beta2 v + (1 - beta2) g^2
+        V += scratch
         t = self.iterations + 1
-        # Fold both bias corrections into the step size and eps: one pass over the arrays less.
-        bias1, bias2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
-        np.sqrt(v, out=scratch)
-        scratch += dtype(self.eps * np.sqrt(bias2))
-        np.divide(m, scratch, out=scratch)
-        scratch *= dtype(lr * np.sqrt(bias2) / bias1)
+        c1 = (1.0 - self.beta1) / (1.0 - self.beta1**t)
+        c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
+        np.sqrt(V, out=scratch)
+        scratch += dtype(self.eps / c2)
+        np.divide(M, scratch, out=scratch)
+        scratch *= dtype(lr * c1 / c2)
         param -= scratch
 
     def get_config(self) -> dict[str, Any]:

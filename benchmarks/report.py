@@ -1,0 +1,114 @@
+"""Turn the benchmark's measurements into benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+COLUMNS = ("barenet", "PyTorch", "scikit-learn", "per-sample loop")
+
+
+def _blas_line(blas: list[dict[str, Any]]) -> str:
+    return (
+        "; ".join(
+            f"{b['internal_api']} {b['version']} ({b['architecture']} kernels, {b['num_threads']} threads)"
+            for b in blas
+        )
+        or "unknown"
+    )
+
+
+def _network_name(layers: list[int]) -> str:
+    return "-".join(map(str, layers))
+
+
+def write_report(results: dict[str, Any], path: Path) -> None:
+    peak = results["peak_gflops"]
+    machine, versions = results["machine"], results["versions"]
+    lines = [
+        "# barenet speed benchmark",
+        "",
+        f"Measured on {results['date']} by `python benchmarks/speed.py` (reported, never asserted).",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB "
+        f"(AVX-512: {'yes' if machine['avx512'] else 'no'}).",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"- NumPy's BLAS: {_blas_line(results['blas'])}; OPENBLAS_CORETYPE="
+        f"{results['OPENBLAS_CORETYPE'] or '(unset)'}.",
+        f"- Peak float32 matmul rate measured through NumPy: {peak:.0f} GFLOP/s.",
+        f"- Each contender trains in its own process; contenders take turns one whole epoch at a "
+        f"time (1 warm-up epoch, then {results['epochs']} timed); the figure is the median. Same "
+        "data (60,000 MNIST images), same network, batch 128, Adam (lr 1e-3), float32, He-normal "
+        "init (scikit-learn keeps its own). The per-sample loop and barenet `batch_size=1` use "
+        "SGD at 0.01, are timed on 6,000 samples and scaled to 60,000.",
+        "",
+        "## Epoch time (seconds, median)",
+        "",
+        "| network | matmul limit | " + " | ".join(COLUMNS) + " | barenet / PyTorch |",
+        "|---|---|" + "---|" * len(COLUMNS) + "---|",
+    ]
+    for network in results["networks"]:
+        rows = {row["contender"]: row for row in network["rows"]}
+        cells = [f"{rows[c]['median_seconds']:.2f}" if c in rows else "-" for c in COLUMNS]
+        ratio = "-"
+        if "PyTorch" in rows:
+            ratio = (
+                f"**{rows['barenet']['median_seconds'] / rows['PyTorch']['median_seconds']:.2f}**"
+            )
+        limit = network["flops"] / (peak * 1e9)
+        lines.append(
+            f"| {_network_name(network['layers'])} | {limit:.2f} | "
+            + " | ".join(cells)
+            + f" | {ratio} |"
+        )
+    lines += [
+        "",
+        "## Detail",
+        "",
+        "| network | contender | samples/s | GFLOP/s | of peak | peak RSS (MB) | test accuracy after "
+        f"{results['epochs'] + 1} epochs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for network in results["networks"]:
+        for row in network["rows"]:
+            seconds = row["median_seconds"]
+            rate = network["flops"] / seconds / 1e9
+            lines.append(
+                f"| {_network_name(network['layers'])} | {row['contender']} | {60000 / seconds:,.0f} | "
+                f"{rate:.0f} | {rate / peak:.0%} | {row['peak_rss_mb']:.0f} | {row['accuracy']:.2%} |"
+            )
+    variant = results["blas_variant"]
+    lines += [
+        "",
+        f"## barenet with OPENBLAS_CORETYPE={variant['OPENBLAS_CORETYPE'] or '(unset)'}",
+        "",
+        f"BLAS: {_blas_line(variant['blas'])}; peak matmul {variant['peak_gflops']:.0f} GFLOP/s.",
+        "",
+        "| network | barenet epoch (s) | as above (s) |",
+        "|---|---|---|",
+    ]
+    for network, original in zip(variant["networks"], results["networks"], strict=True):
+        ours = {row["contender"]: row for row in original["rows"]}["barenet"]["median_seconds"]
+        lines.append(
+            f"| {_network_name(network['layers'])} | {network['rows'][0]['median_seconds']:.2f} | {ours:.2f} |"
+        )
+    extras = results["extras"]
+    fast, train = extras["time_to_98"], extras["train_mlp"]
+    lines += [
+        "",
+        "## Other measurements",
+        "",
+        f"- Time to 98.0% test accuracy, barenet's fast recipe (784-800-10, Adam 2e-3 with cosine "
+        f"decay over 6 epochs, batch 256; test checks not timed): **{fast['seconds']:.1f} s** "
+        f"({fast['epochs']} epochs, {fast['accuracy']:.2%}).",
+    ]
+    for name, timing in extras["prediction"].items():
+        lines.append(
+            f"- Prediction, {name}: 10,000 test images in **{timing['batch_10000_ms']:.1f} ms**; "
+            f"one image in **{timing['one_image_us']:.0f} µs** (in-process, median)."
+        )
+    lines.append(
+        f"- `barenet train --preset mlp` ({train['epochs']} epochs): peak RSS **{train['peak_rss_mb']:.0f} MB**, "
+        f"{train['seconds']:.0f} s in all, {train['test_accuracy']:.2%} test accuracy."
+    )
+    path.write_text("\n".join(lines) + "\n")

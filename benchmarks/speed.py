@@ -1,0 +1,258 @@
+"""Speed benchmark: barenet against PyTorch (CPU), scikit-learn and a per-sample NumPy loop.
+
+    python benchmarks/speed.py                 # everything; writes benchmarks/RESULTS.md
+    python benchmarks/speed.py --epochs 2 --quick
+
+Each contender trains in its own worker process; the parent asks them for one whole epoch at a
+time, in turn (A B C A B C ...), so their BLAS thread pools never run at once. Figures are
+reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import itertools
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ARCHITECTURES = [(784, 128, 64, 10), (784, 800, 10), (784, 512, 512, 10)]
+SAMPLES = 60_000
+
+
+def training_flops(layers: Sequence[int], samples: int = SAMPLES) -> float:
+    """FLOPs of one training epoch: per layer 2*in*out each for the forward product, the weight
+    gradient and (except the first layer, whose input needs none) the input gradient."""
+    total = 0
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(layers)):
+        total += 2 * fan_in * fan_out * (2 if index == 0 else 3)
+    return float(total * samples)
+
+
+def peak_matmul_gflops() -> float:
+    """The best float32 matrix-product rate NumPy reaches here, over a few square sizes."""
+    best = 0.0
+    for n in (1024, 2048, 3072):
+        a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+        b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+        a @ b  # warm-up
+        seconds = min(_timed(lambda a=a, b=b: a @ b) for _ in range(5))
+        best = max(best, 2 * n**3 / seconds / 1e9)
+    return best
+
+
+def _timed(function: Any) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> None:
+    """Serve one contender: build it, then run commands from the parent until 'stop'."""
+    sys.path.insert(0, str(HERE))
+    from contenders import CONTENDERS
+
+    subject = CONTENDERS[contender](layers)
+    connection.send("ready")
+    while (command := connection.recv()) != "stop":
+        if command == "epoch":
+            connection.send(subject.train_epoch())
+        elif command == "accuracy":
+            connection.send(subject.accuracy())
+        elif command == "rss":
+            connection.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        elif command == "blas":
+            connection.send(_blas_info())
+        elif command == "peak":
+            connection.send(peak_matmul_gflops())
+
+
+@contextlib.contextmanager
+def environment(**changes: str | None) -> Iterator[None]:
+    """Set (or, with None, unset) environment variables for the workers started inside."""
+    saved = {key: os.environ.get(key) for key in changes}
+    for key, value in changes.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Worker:
+    """A contender in its own process."""
+
+    def __init__(self, contender: str, layers: Sequence[int]) -> None:
+        self.name = contender
+        self.connection, child = mp.get_context("spawn").Pipe()
+        self.process = mp.get_context("spawn").Process(
+            target=_worker, args=(child, contender, layers)
+        )
+        self.process.start()
+        assert self.connection.recv() == "ready"
+
+    def ask(self, command: str) -> Any:
+        self.connection.send(command)
+        return self.connection.recv()
+
+    def stop(self) -> None:
+        self.connection.send("stop")
+        self.process.join()
+
+
+def _blas_info() -> list[dict[str, Any]]:
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "version", "architecture", "num_threads", "filepath")
+    return [{key: info.get(key) for key in keys} for info in threadpool_info()]
+
+
+def race(layers: Sequence[int], contenders: Sequence[str], epochs: int) -> list[dict[str, Any]]:
+    """Train every contender for 1 + ``epochs`` epochs, taking turns epoch by epoch."""
+    workers = [Worker(name, layers) for name in contenders]
+    for worker in workers:
+        worker.ask("epoch")  # warm-up: caches, thread pools, allocator
+    times: dict[str, list[float]] = {worker.name: [] for worker in workers}
+    for _ in range(epochs):
+        for worker in workers:
+            times[worker.name].append(worker.ask("epoch"))
+    results = []
+    for worker in workers:
+        results.append(
+            {
+                "contender": worker.name,
+                "median_seconds": statistics.median(times[worker.name]),
+                "seconds": times[worker.name],
+                "accuracy": worker.ask("accuracy"),
+                "peak_rss_mb": worker.ask("rss"),
+            }
+        )
+        worker.stop()
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender")
+    parser.add_argument("--quick", action="store_true", help="skip the full `barenet train` run")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    from extras import measure_extras
+    from report import write_report
+
+    have_torch = _importable("torch")
+    have_sklearn = _importable("sklearn")
+    results: dict[str, Any] = {"epochs": args.epochs, "date": datetime.date.today().isoformat()}
+    probe = Worker("barenet", (784, 10))
+    results["blas"], results["peak_gflops"] = probe.ask("blas"), probe.ask("peak")
+    probe.stop()
+    results["networks"] = []
+    for layers in ARCHITECTURES:
+        contenders = ["barenet"] + ["PyTorch"] * have_torch + ["scikit-learn"] * have_sklearn
+        if layers == ARCHITECTURES[0]:
+            contenders += ["per-sample loop", "barenet batch_size=1"]
+        print(f"{'-'.join(map(str, layers))}: {', '.join(contenders)}", flush=True)
+        rows = race(layers, contenders, args.epochs)
+        results["networks"].append(
+            {"layers": list(layers), "flops": training_flops(layers), "rows": rows}
+        )
+        for row in rows:
+            print(
+                f"  {row['contender']:<22} {row['median_seconds']:.3f} s/epoch  {row['accuracy']:.4f}",
+                flush=True,
+            )
+
+    # The same barenet runs with OPENBLAS_CORETYPE flipped (unset if set, Haswell if unset).
+    current = os.environ.get("OPENBLAS_CORETYPE")
+    flipped = None if current else "Haswell"
+    with environment(OPENBLAS_CORETYPE=flipped):
+        probe = Worker("barenet", (784, 10))
+        variant = {
+            "OPENBLAS_CORETYPE": flipped,
+            "blas": probe.ask("blas"),
+            "peak_gflops": probe.ask("peak"),
+        }
+        probe.stop()
+        variant["networks"] = [
+            {"layers": list(layers), "rows": race(layers, ["barenet"], args.epochs)}
+            for layers in ARCHITECTURES
+        ]
+    results["blas_variant"] = variant
+    results["OPENBLAS_CORETYPE"] = current
+    results["extras"] = measure_extras(full_train=not args.quick)
+    results["versions"] = _versions(have_torch, have_sklearn)
+    results["machine"] = _machine()
+    (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    write_report(results, args.out)
+    print(f"wrote {args.out}")
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        print(f"note: {module} is not installed; its column is left out", flush=True)
+        return False
+    return True
+
+
+def _versions(have_torch: bool, have_sklearn: bool) -> dict[str, str]:
+    import barenet
+
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "barenet": barenet.__version__,
+    }
+    if have_torch:
+        import torch
+
+        versions["torch"] = torch.__version__
+    if have_sklearn:
+        import sklearn
+
+        versions["scikit-learn"] = sklearn.__version__
+    return versions
+
+
+def _machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory),
+        "avx512": " avx512f" in flags,
+    }
+
+
+if __name__ == "__main__":
+    main()
