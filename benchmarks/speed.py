@@ -101,15 +101,22 @@ def environment(**changes: str | None) -> Iterator[None]:
 
 
 class Worker:
-    """A contender in its own process."""
+    """A contender in its own process, started with ``env`` changes to the environment."""
 
-    def __init__(self, contender: str, layers: Sequence[int]) -> None:
-        self.name = contender
+    def __init__(
+        self,
+        contender: str,
+        layers: Sequence[int],
+        env: dict[str, str | None] | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.name = label or contender
         self.connection, child = mp.get_context("spawn").Pipe()
         self.process = mp.get_context("spawn").Process(
             target=_worker, args=(child, contender, layers)
         )
-        self.process.start()
+        with environment(**(env or {})):  # a spawned child takes the environment at its start
+            self.process.start()
         assert self.connection.recv() == "ready"
 
     def ask(self, command: str) -> Any:
@@ -128,9 +135,11 @@ def _blas_info() -> list[dict[str, Any]]:
     return [{key: info.get(key) for key in keys} for info in threadpool_info()]
 
 
-def race(layers: Sequence[int], contenders: Sequence[str], epochs: int) -> list[dict[str, Any]]:
+def race(
+    layers: Sequence[int], contenders: Sequence[str | Worker], epochs: int
+) -> list[dict[str, Any]]:
     """Train every contender for 1 + ``epochs`` epochs, taking turns epoch by epoch."""
-    workers = [Worker(name, layers) for name in contenders]
+    workers = [c if isinstance(c, Worker) else Worker(c, layers) for c in contenders]
     for worker in workers:
         worker.ask("epoch")  # warm-up: caches, thread pools, allocator
     times: dict[str, list[float]] = {worker.name: [] for worker in workers}
@@ -184,21 +193,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                 flush=True,
             )
 
-    # The same barenet runs with OPENBLAS_CORETYPE flipped (unset if set, Haswell if unset).
+    # barenet as the environment has it against barenet with OPENBLAS_CORETYPE flipped (unset
+    # if set, Haswell if unset), the two taking turns like the contenders above.
     current = os.environ.get("OPENBLAS_CORETYPE")
-    flipped = None if current else "Haswell"
-    with environment(OPENBLAS_CORETYPE=flipped):
-        probe = Worker("barenet", (784, 10))
-        variant = {
-            "OPENBLAS_CORETYPE": flipped,
-            "blas": probe.ask("blas"),
-            "peak_gflops": probe.ask("peak"),
-        }
-        probe.stop()
-        variant["networks"] = [
-            {"layers": list(layers), "rows": race(layers, ["barenet"], args.epochs)}
-            for layers in ARCHITECTURES
+    flipped = {"OPENBLAS_CORETYPE": None if current else "Haswell"}
+    probe = Worker("barenet", (784, 10), env=flipped)
+    variant = {"OPENBLAS_CORETYPE": flipped["OPENBLAS_CORETYPE"], "blas": probe.ask("blas")}
+    variant["peak_gflops"] = probe.ask("peak")
+    probe.stop()
+    variant["networks"] = []
+    for layers in ARCHITECTURES:
+        pair = [
+            Worker("barenet", layers, label="as is"),
+            Worker("barenet", layers, env=flipped, label="flipped"),
         ]
+        rows = {row["contender"]: row["median_seconds"] for row in race(layers, pair, args.epochs)}
+        variant["networks"].append({"layers": list(layers), **rows})
     results["blas_variant"] = variant
     results["OPENBLAS_CORETYPE"] = current
     results["extras"] = measure_extras(full_train=not args.quick)
