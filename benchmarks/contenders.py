@@ -42,15 +42,13 @@ class Barenet:
     ) -> None:
         import barenet as bn
         from barenet.datasets import load_mnist
+        from barenet.recipe import TrainConfig, build_model
 
         (self.x_train, self.y_train), (self.x_test, self.y_test) = load_mnist()
         if limit:
             self.x_train, self.y_train = self.x_train[:limit], self.y_train[:limit]
-        rng = np.random.default_rng(0)
-        model = bn.Sequential([bn.Flatten(), bn.Rescaling(1 / 255)])
-        for index, (fan_in, fan_out) in enumerate(itertools.pairwise(layers)):
-            model.add(bn.Dense(fan_in, fan_out, init="he", rng=rng))
-            model.add(bn.ReLU() if index < len(layers) - 2 else bn.Softmax())
+        # Pixels -> Rescaling -> Dense/ReLU ... -> Dense -> Softmax, He-normal, zero biases, seed 0.
+        model = build_model(TrainConfig(layers=list(layers), output="softmax"))
         self.model = model.compile("cross_entropy", bn.Adam(LEARNING_RATE))
         self.batch_size, self.epoch = batch_size, 0
 

@@ -3,7 +3,6 @@ memory of a real ``barenet train`` run."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import statistics
 import subprocess
@@ -12,10 +11,9 @@ import tempfile
 import time
 from typing import Any
 
-import numpy as np
-
 import barenet as bn
 from barenet.datasets import load_mnist
+from barenet.recipe import TrainConfig, build_model
 from barenet.schedules import CosineDecay
 
 # barenet's fastest recipe to 98%: one wide hidden layer, large-ish batches, Adam with a cosine
@@ -27,13 +25,8 @@ FAST_LEARNING_RATE = 2e-3
 
 
 def mlp(layers: tuple[int, ...], seed: int = 0) -> bn.Sequential:
-    rng = np.random.default_rng(seed)
-    model = bn.Sequential([bn.Flatten(), bn.Rescaling(1 / 255)])
-    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(layers)):
-        model.add(bn.Dense(fan_in, fan_out, rng=rng))
-        if index < len(layers) - 2:
-            model.add(bn.ReLU())
-    return model
+    """barenet's digit MLP (the presets' builder) ending in raw scores."""
+    return build_model(TrainConfig(layers=list(layers), output="none", seed=seed))
 
 
 def time_to_98(seed: int = 0) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from barenet.datasets import load_data
 from barenet.errors import DataError, ImageError
 from barenet.model import Sequential
 from barenet.presets import DEFAULT_PRESET, PRESETS, get_preset
-from barenet.recipe import TrainConfig, TrainedRun, steps_per_epoch, train
+from barenet.recipe import TrainConfig, TrainedRun, parse_widths, steps_per_epoch, train
 from barenet.saving import ModelFileError, load_model
 from barenet.training import TrainingDiverged
 
@@ -69,10 +69,9 @@ def parse_layers(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
     if value is None:
         return None
     try:
-        widths = [int(part) for part in value.replace("-", ",").split(",") if part.strip()]
+        return parse_widths(value)
     except ValueError:
         raise click.BadParameter(f"expected widths like 784,128,64,10, got {value!r}") from None
-    return widths
 
 
 def parse_batch_size(_ctx: Any, _param: Any, value: str | None) -> int | str | None:

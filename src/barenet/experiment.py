@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from barenet.datasets import Dataset
-from barenet.recipe import TrainConfig, TrainedRun, train
+from barenet.recipe import TrainConfig, TrainedRun, parse_widths, train
 
 Variant = dict[str, Any]
 
 
 def _parse_value(key: str, text: str, current: Any) -> Any:
     if key == "layers":
-        return [int(width) for width in text.replace("-", ",").split(",")]
+        return parse_widths(text)
     if key == "batch_size" and text in ("full", "none", "None"):
         return None
     if isinstance(current, bool):

@@ -31,6 +31,11 @@ SCHEDULES = ("constant", "cosine")
 PIXELS = 28 * 28
 
 
+def parse_widths(text: str) -> list[int]:
+    """``"784,128,10"`` or ``"784-128-10"`` -> ``[784, 128, 10]``; ValueError if not integers."""
+    return [int(part) for part in text.replace("-", ",").split(",") if part.strip()]
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; saved inside the model file."""

@@ -37,8 +37,8 @@ def _to_json(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, (Path, tuple)):
-        return str(value) if isinstance(value, Path) else list(value)
+    if isinstance(value, Path):
+        return str(value)
     raise TypeError(f"metadata value {value!r} of type {type(value).__name__} is not JSON data")
 
 
