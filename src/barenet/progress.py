@@ -48,7 +48,8 @@ class RichProgress(Callback):
         self.task: Any = None
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        self.progress.start()
+        if self.console.is_terminal:  # a live bar only where one can be drawn (not in a log)
+            self.progress.start()
         if not self.per_epoch:
             self.task = self.progress.add_task("Epochs", total=self.epochs, metrics="")
 
@@ -76,8 +77,9 @@ class RichProgress(Callback):
                 self.console.print(f"Epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}")
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        self.progress.stop()
+        self.close()
 
     def close(self) -> None:
         """Stop drawing (also after Ctrl-C, when on_train_end is never called)."""
-        self.progress.stop()
+        if self.progress.live.is_started:  # stopping a bar never started would print its frame
+            self.progress.stop()
