@@ -17,9 +17,10 @@ from barenet.callbacks import (
     ModelCheckpoint,
     ProgressLogger,
 )
+from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
 from barenet.gradcheck import check_gradients, gradient_errors
 from barenet.initializers import INITIALIZERS, get_initializer
-from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling
+from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -29,6 +30,7 @@ from barenet.losses import (
     get_loss,
 )
 from barenet.model import Sequential
+from barenet.normalization import BatchNorm1d, BatchNorm2d
 from barenet.optimizers import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, RMSprop, get_optimizer
 from barenet.saving import ModelFileError, load_model
 from barenet.training import History, TrainingDiverged
@@ -44,8 +46,12 @@ __all__ = [
     "Activation",
     "Adam",
     "AdamW",
+    "AvgPool2D",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "BinaryCrossEntropy",
     "Callback",
+    "Conv2D",
     "CrossEntropy",
     "Dense",
     "Dropout",
@@ -56,6 +62,7 @@ __all__ = [
     "LeakyReLU",
     "LearningRateScheduler",
     "Loss",
+    "MaxPool2D",
     "MeanSquaredError",
     "ModelCheckpoint",
     "ModelFileError",
@@ -64,6 +71,7 @@ __all__ = [
     "RMSprop",
     "ReLU",
     "Rescaling",
+    "Reshape",
     "Sequential",
     "Sigmoid",
     "Softmax",

@@ -1,7 +1,8 @@
 """Layers: the ``Layer`` base class and the parameterised or shape-changing layers.
 
 A layer owns its parameters and their gradients (``params`` and ``grads``, dicts of arrays with
-the same keys). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
+the same keys), and any state that is saved but not trained (``buffers``, e.g. batch-norm
+running statistics). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
 writes every ``grads[k]`` in place, so optimizers can hold on to the arrays.
 """
 
@@ -30,6 +31,7 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}  # saved with the model, not optimized
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -50,10 +52,12 @@ class Layer:
         return cls(**config)
 
     def astype(self, dtype: npt.DTypeLike) -> Layer:
-        """Cast every parameter (and its gradient buffer) to ``dtype``, in place; returns self."""
+        """Cast parameters, their gradients and buffers to ``dtype``, in place; returns self."""
         for name, value in self.params.items():
             self.params[name] = np.ascontiguousarray(value, dtype=dtype)
             self.grads[name] = np.zeros_like(self.params[name])
+        for name, value in self.buffers.items():
+            self.buffers[name] = np.ascontiguousarray(value, dtype=dtype)
         return self
 
     def __repr__(self) -> str:
@@ -203,6 +207,44 @@ class Flatten(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy.reshape(self._input_shape)
+
+
+class Reshape(Layer):
+    """Give every sample a new shape with the same number of values.
+
+    Args:
+        target_shape: the shape of one sample, e.g. ``(1, 28, 28)`` to feed 28x28 images (or
+            784-pixel rows) to a ``Conv2D``.
+
+    Shape:
+        - Input: ``(N, *)`` with ``prod(*) == prod(target_shape)``
+        - Output: ``(N, *target_shape)``
+    """
+
+    def __init__(self, target_shape: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        self.target_shape = tuple(int(size) for size in target_shape)
+        if not self.target_shape or min(self.target_shape) < 1:
+            raise ValueError(
+                f"Reshape expected a shape of positive sizes. Received: {target_shape!r}"
+            )
+        self._input_shape: tuple[int, ...] = ()
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        size = int(np.prod(self.target_shape))
+        if x.ndim < 2 or int(np.prod(x.shape[1:])) != size:
+            raise ValueError(
+                f"Reshape(target_shape={self.target_shape}) expected input of shape (N, ...) with "
+                f"{size} values per sample, got {x.shape}."
+            )
+        self._input_shape = x.shape
+        return x.reshape(len(x), *self.target_shape)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy.reshape(self._input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"target_shape": list(self.target_shape)}
 
 
 class Rescaling(Layer):

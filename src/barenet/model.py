@@ -18,7 +18,7 @@ from barenet.optimizers import Optimizer, get_optimizer
 
 if TYPE_CHECKING:
     from barenet.callbacks import Callback
-    from barenet.training import History
+    from barenet.training import Augmentation, History
 
 DTYPES = ("float32", "float64")
 
@@ -128,16 +128,27 @@ class Sequential:
             for key, param in layer.params.items():
                 yield f"layers.{index}.{key}", param, layer.grads[key]
 
+    def buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(name, array)`` for state saved but not trained, e.g. batch-norm statistics."""
+        for index, layer in enumerate(self.layers):
+            for key, value in layer.buffers.items():
+                yield f"layers.{index}.{key}", value
+
+    def state(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every array that defines the model's outputs: parameters, then buffers."""
+        yield from ((name, param) for name, param, _ in self.parameters())
+        yield from self.buffers()
+
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter, in ``parameters()`` order."""
-        return [param.copy() for _, param, _ in self.parameters()]
+        """Copies of every parameter and buffer, in ``state()`` order."""
+        return [value.copy() for _, value in self.state()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Copy arrays into the parameters in place (optimizers keep their references)."""
-        params = list(self.parameters())
+        """Copy arrays into the parameters and buffers in place (optimizers keep references)."""
+        params = list(self.state())
         if len(weights) != len(params):
             raise ValueError(f"Expected {len(params)} weight arrays. Received {len(weights)}.")
-        for (name, param, _), value in zip(params, weights, strict=True):
+        for (name, param), value in zip(params, weights, strict=True):
             if value.shape != param.shape:
                 raise ValueError(f"{name} expected shape {param.shape}, got {value.shape}.")
             param[...] = value
@@ -158,6 +169,7 @@ class Sequential:
         verbose: int = 1,
         seed: int | None = None,
         steps_per_epoch: int | None = None,
+        augment: Augmentation | None = None,
     ) -> History:
         """Train with mini-batches; see ``barenet.training.fit`` for every argument."""
         from barenet.training import fit
@@ -175,6 +187,7 @@ class Sequential:
             verbose=verbose,
             seed=seed,
             steps_per_epoch=steps_per_epoch,
+            augment=augment,
         )
 
     def batches(self, X: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:

@@ -79,7 +79,7 @@ def save_model(model: Sequential, path: str | Path, metadata: dict[str, Any] | N
     if metadata:
         model.metadata.update(metadata)
     document = json.dumps(model_config(model), default=_to_json)
-    arrays: dict[str, Any] = {name: param for name, param, _ in model.parameters()}
+    arrays: dict[str, Any] = dict(model.state())
     arrays[CONFIG_KEY] = np.array(document)
     with atomic_open(path) as handle:
         np.savez_compressed(handle, **arrays)
@@ -155,7 +155,7 @@ def _build(path: Path, arrays: dict[str, np.ndarray]) -> Sequential:
 
 
 def _copy_weights(path: Path, model: Sequential, arrays: dict[str, np.ndarray]) -> None:
-    expected = {name: param for name, param, _ in model.parameters()}
+    expected = dict(model.state())
     missing = sorted(set(expected) - set(arrays))
     unexpected = sorted(set(arrays) - set(expected))
     if missing or unexpected:

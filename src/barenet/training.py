@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +12,9 @@ import numpy as np
 from barenet.callbacks import Callback, ProgressLogger
 from barenet.losses import check_labels
 from barenet.model import check_inputs, check_lengths
+
+# A training-time transformation of a batch of inputs, given fit's random generator.
+Augmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 if TYPE_CHECKING:
     from barenet.model import Sequential
@@ -62,6 +65,7 @@ def fit(
     verbose: int = 1,
     seed: int | None = None,
     steps_per_epoch: int | None = None,
+    augment: Augmentation | None = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batch gradient descent.
 
@@ -77,6 +81,8 @@ def fit(
         seed: seeds the shuffling; the same seed and initial weights give the same run.
         steps_per_epoch: if given, each epoch is this many batches drawn at random (the
             tutorials' "rounds of 256 randomly drawn samples").
+        augment: called as ``augment(X_batch, rng)`` on each training batch before it is
+            converted, e.g. ``barenet.augment.RandomAffine()``; validation data is left as is.
 
     Shape:
         - X: ``(N, *input_shape)``, any numeric dtype (converted per batch).
@@ -132,7 +138,10 @@ def fit(
             loss_sum, correct = 0.0, 0
             for step, start in enumerate(range(0, len(order), batch)):
                 rows = order[start : start + batch]
-                X_batch, y_batch = model.as_batch(X[rows]), y[rows]
+                X_batch, y_batch = X[rows], y[rows]
+                if augment is not None:
+                    X_batch = augment(X_batch, rng)
+                X_batch = model.as_batch(X_batch)
                 scores = model.forward(X_batch, training=True, logits=True)
                 loss = model.loss.forward(scores, y_batch)
                 if not math.isfinite(loss):
