@@ -7,10 +7,9 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(scope="session")
-def shipped_model():
-    """The MLP shipped inside the package."""
-    from barenet.cli import shipped_model_path
-    from barenet.saving import load_model
+@pytest.fixture(scope="session", params=["cnn", "mlp"])
+def shipped_model(request):
+    """Each model shipped inside the package: own-image tests must pass with both."""
+    from barenet.shipped import open_model
 
-    return load_model(shipped_model_path())
+    return open_model(request.param)

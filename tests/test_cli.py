@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from barenet import load_model
 from barenet.cli import cli
+from barenet.shipped import shipped_model_path
 
 QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
 
@@ -95,10 +96,47 @@ def test_evaluate_json(trained):
     assert set(payload["per_class"][0]) == {"class", "precision", "recall", "f1", "support"}
 
 
-def test_evaluate_table_uses_the_shipped_model_by_default():
+def test_evaluate_table_uses_the_best_shipped_model_by_default():
     result = invoke("evaluate")
     assert result.exit_code == 0, result.output
-    assert "mnist-mlp.npz" in result.stdout and "Confusion matrix" in result.stdout
+    assert "mnist-cnn.npz" in result.stdout and "Confusion matrix" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["mlp"], ["--model", "mlp"]])
+def test_evaluate_a_shipped_model_by_name(args):
+    result = invoke("evaluate", *args, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(
+        load_model(shipped_model_path("mlp")).metadata["metrics"]["test_accuracy"]
+    )
+
+
+def test_train_a_small_cnn_with_every_conv_option(tmp_path):
+    result = invoke(
+        "train",
+        *QUICK,
+        "--train-limit",
+        600,
+        "--conv",
+        "4,8",
+        "--kernel-size",
+        3,
+        "--layers",
+        "784,16,10",
+        "--batch-norm",
+        "--augment",
+        "--out",
+        tmp_path / "cnn.npz",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "cnn.npz")
+    names = [type(layer).__name__ for layer in model.layers]
+    assert names[:6] == ["Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "ReLU", "MaxPool2D"]
+    assert model.layers[2].get_config()["kernel_size"] == 3 and "BatchNorm1d" in names
+    config = model.metadata["config"]
+    assert config["conv"] == [4, 8] and config["augment"] and config["batch_norm"]
+    assert "conv3x3x4-maxpool-conv3x3x8-maxpool-fc16-fc10 with batch norm" in result.stderr
 
 
 def drawing(path, kind="seven", background="white"):
@@ -188,6 +226,8 @@ def test_experiment_variants(tmp_path):
         (["train", "--dropout", "1.5"], r"--dropout must be in [0, 1)"),
         (["evaluate", "/nowhere/model.npz"], "Model file /nowhere/model.npz does not exist"),
         (["experiment", "--vary", "colour=red"], "--vary: unknown option 'colour'"),
+        (["train", "--conv", "32,64,128"], "shrinks 28x28 images to nothing"),
+        (["evaluate", "--model", "resnet"], "'resnet' is neither a shipped model (cnn, mlp)"),
     ],
 )
 def test_user_errors_are_one_line(args, message):
@@ -200,6 +240,8 @@ def test_user_errors_are_one_line(args, message):
 def test_bad_option_values_are_usage_errors():
     result = invoke("train", "--layers", "784,abc,10")
     assert result.exit_code == 2 and "expected widths like 784,128,64,10" in result.stderr
+    result = invoke("evaluate", "mlp", "--model", "cnn")
+    assert result.exit_code == 2 and "Give the model once" in result.stderr
 
 
 def test_corrupt_model_file(tmp_path):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import click
@@ -22,10 +20,16 @@ from barenet import __version__
 from barenet.atomic import atomic_write_text
 from barenet.datasets import load_data
 from barenet.errors import DataError, ImageError
-from barenet.model import Sequential
 from barenet.presets import DEFAULT_PRESET, PRESETS, get_preset
-from barenet.recipe import TrainConfig, TrainedRun, parse_widths, steps_per_epoch, train
-from barenet.saving import ModelFileError, load_model
+from barenet.recipe import (
+    TrainConfig,
+    TrainedRun,
+    describe_architecture,
+    parse_widths,
+    steps_per_epoch,
+    train,
+)
+from barenet.saving import ModelFileError
 from barenet.training import TrainingDiverged
 
 USER_ERRORS = (ValueError, OSError, DataError, ImageError, ModelFileError, TrainingDiverged)
@@ -42,14 +46,6 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except USER_ERRORS as error:
             raise click.ClickException(str(error)) from None
-
-
-def shipped_model_path() -> Path:
-    return Path(str(resources.files("barenet") / "models" / "mnist-mlp.npz"))
-
-
-def open_model(path: str | None) -> Sequential:
-    return load_model(path if path is not None else shipped_model_path())
 
 
 def emit_json(payload: Any) -> None:
@@ -93,6 +89,22 @@ TRAINING_OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--layers", callback=parse_layers, help="Layer widths, input to output, e.g. 784,128,64,10."
+    ),
+    click.option(
+        "--conv",
+        callback=parse_layers,
+        help="Channels of convolution blocks before the dense layers, e.g. 32,64 ('' for none).",
+    ),
+    click.option("--kernel-size", type=int, help="Side of every convolution kernel."),
+    click.option(
+        "--batch-norm/--no-batch-norm",
+        default=None,
+        help="Batch normalization after each convolution and hidden dense layer.",
+    ),
+    click.option(
+        "--augment/--no-augment",
+        default=None,
+        help="Randomly shift, rotate and scale the training images.",
     ),
     click.option("--activation", help="Hidden activation: relu, leaky_relu, tanh, sigmoid."),
     click.option(
@@ -184,16 +196,32 @@ def run_with_progress(
     help="Where to save the model (default: <preset>.npz).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+@click.option(
+    "--plot",
+    is_flag=False,
+    flag_value="",
+    type=click.Path(dir_okay=False),
+    help="Save the learning curves as a PNG [FILE: beside the model, <model>.curves.png].",
+)
 def train_command(
-    preset: str | None, data_path: str | None, out: str | None, as_json: bool, **options: Any
+    preset: str | None,
+    data_path: str | None,
+    out: str | None,
+    as_json: bool,
+    plot: str | None,
+    **options: Any,
 ) -> None:
     """Train a network on MNIST (or --data) with a live progress bar, then save it."""
+    if plot is not None:
+        from barenet.cli_report import require_matplotlib
+
+        require_matplotlib()  # before training, not after it
     config = config_from_options(preset, options)
     name = preset or DEFAULT_PRESET
     data = load_data(data_path).limit_train(config.train_limit)
     describe_data(data, stderr)
     stderr.print(
-        f"Training {name}: {'-'.join(map(str, config.layers))}, {config.optimizer}, "
+        f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
         f"{config.epochs} epochs"
     )
     run = run_with_progress(config, data, stderr, name)
@@ -201,6 +229,14 @@ def train_command(
     history_path = model_path.with_suffix(".history.json")
     history = run.model.history.history if run.model.history else {}
     atomic_write_text(history_path, json.dumps(history, indent=1))
+    curves_path = None
+    if plot is not None and history.get("loss"):
+        from barenet.plots import learning_curves, save_png
+
+        curves_path = save_png(
+            learning_curves(history, f"Learning curves: {model_path.name}"),
+            plot or model_path.with_suffix(".curves.png"),
+        )
     if as_json:
         emit_json(
             {
@@ -211,6 +247,7 @@ def train_command(
                 "train_seconds": run.train_seconds,
                 "history": history,
                 "interrupted": run.interrupted,
+                **({"plot": str(curves_path)} if curves_path else {}),
             }
         )
     else:
@@ -223,6 +260,8 @@ def train_command(
             f"trained in {run.train_seconds:.1f} s ({run.epochs} epochs)"
         )
         stdout.print(f"Saved the model to {model_path} and its history to {history_path}")
+        if curves_path:
+            stdout.print(f"Saved the learning curves to {curves_path}")
     if run.interrupted:
         sys.exit(INTERRUPTED)
 
@@ -248,6 +287,14 @@ def main() -> None:
 # These commands live in their own modules, which import this one, so they are attached last.
 from barenet.cli_experiment import experiment_command  # noqa: E402
 from barenet.cli_inspect import evaluate_command, predict_command  # noqa: E402
+from barenet.cli_report import report_command  # noqa: E402
+from barenet.cli_serve import serve_command  # noqa: E402
 
-for command in (evaluate_command, predict_command, experiment_command):
+for command in (
+    evaluate_command,
+    predict_command,
+    experiment_command,
+    report_command,
+    serve_command,
+):
     cli.add_command(command)

@@ -17,8 +17,10 @@ from barenet.cli import (
     stdout,
     training_options,
 )
+from barenet.cli_report import require_matplotlib
 from barenet.datasets import load_data
 from barenet.experiment import RunRecord, describe, parse_vary, run_experiment, summarize
+from barenet.presets import DEFAULT_PRESET
 from barenet.recipe import TrainedRun
 
 
@@ -38,15 +40,25 @@ from barenet.recipe import TrainedRun
     help="Compare values of one option; repeat for a grid. Layers: 784,128,10|784,256,10.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+@click.option(
+    "--plot",
+    is_flag=False,
+    flag_value="experiment.png",
+    type=click.Path(dir_okay=False),
+    help="Save a chart of each variant's accuracy (mean, spread, runs) [FILE: experiment.png].",
+)
 def experiment_command(
     preset: str | None,
     data_path: str | None,
     runs: int,
     vary: tuple[str, ...],
     as_json: bool,
+    plot: str | None,
     **options: Any,
 ) -> None:
     """Train several times with different seeds and report mean +/- std per variant."""
+    if plot:
+        require_matplotlib()  # before any training, not after it
     base = config_from_options(preset, options)
     variants = parse_vary(vary, base)
     data = load_data(data_path).limit_train(base.train_limit)
@@ -111,5 +123,14 @@ def experiment_command(
                 f"{s['mean_seconds']:.1f} ± {s['std_seconds']:.1f}",
             )
         stdout.print(summary)
+    if plot and records:
+        from barenet.plots import experiment_comparison, save_png
+
+        accuracies: dict[str, list[float]] = {}
+        for record in records:
+            accuracies.setdefault(record.variant, []).append(record.test_accuracy)
+        title = f"Test accuracy per variant ({preset or DEFAULT_PRESET}, {runs} runs each)"
+        saved = save_png(experiment_comparison(accuracies, title), plot)
+        stderr.print(f"Saved the comparison chart to {saved}")
     if len(records) < runs * len(variants):
         sys.exit(INTERRUPTED)

@@ -10,13 +10,19 @@ import click
 import numpy as np
 from rich.table import Table
 
-from barenet.cli import describe_data, emit_json, open_model, shipped_model_path, stderr, stdout
+from barenet.cli import describe_data, emit_json, stderr, stdout
 from barenet.datasets import load_data
 from barenet.errors import ImageError
+from barenet.shipped import DEFAULT_MODEL, SHIPPED_MODELS, open_model, resolve_model_path
+
+MODEL_HELP = (
+    f"Model: a shipped one ({', '.join(SHIPPED_MODELS)}; default {DEFAULT_MODEL}) or a model file."
+)
 
 
 @click.command("evaluate")
-@click.argument("model_path", required=False, type=click.Path())
+@click.argument("model_argument", metavar="[MODEL]", required=False)
+@click.option("--model", "model_path", help=MODEL_HELP)
 @click.option(
     "--data",
     "data_path",
@@ -24,10 +30,19 @@ from barenet.errors import ImageError
     help="IDX folder, Keras .npz or CSV (default: the shipped MNIST).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
-def evaluate_command(model_path: str | None, data_path: str | None, as_json: bool) -> None:
-    """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix on the test split."""
+def evaluate_command(
+    model_argument: str | None, model_path: str | None, data_path: str | None, as_json: bool
+) -> None:
+    """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix on the test split.
+
+    MODEL (or --model) is a shipped model's name or a model file; the best shipped model if
+    omitted.
+    """
     from barenet.metrics import confusion_matrix, per_class_scores
 
+    if model_argument and model_path:
+        raise click.UsageError("Give the model once: as MODEL or as --model, not both.")
+    model_path = model_argument or model_path
     model = open_model(model_path)
     data = load_data(data_path)
     if model.loss is None:
@@ -41,7 +56,7 @@ def evaluate_command(model_path: str | None, data_path: str | None, as_json: boo
         emit_json({**scores, "confusion_matrix": matrix.tolist(), "per_class": per_class})
         return
     describe_data(data, stderr)
-    stdout.print(f"Model: {model_path or shipped_model_path()}")
+    stdout.print(f"Model: {resolve_model_path(model_path)}")
     stdout.print(
         f"Accuracy {scores['accuracy']:.2%}  loss {scores['loss']:.4f}  "
         f"on {len(data.x_test):,} test images\n"
@@ -89,9 +104,7 @@ def expand_paths(paths: tuple[str, ...]) -> list[Path]:
 
 @click.command("predict")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--model", "model_path", type=click.Path(), help="Model file (default: the shipped MLP)."
-)
+@click.option("--model", "model_path", help=MODEL_HELP)
 @click.option(
     "--top",
     type=click.IntRange(1, 10),

@@ -7,3 +7,15 @@ class DataError(ValueError):
 
 class ImageError(ValueError):
     """An image file cannot be read as a digit (not an image, blank, too large)."""
+
+
+class NotAnImageError(ImageError):
+    """The bytes are not an image format Pillow can read."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than allowed (checked before decoding it)."""
+
+
+class BlankImageError(ImageError):
+    """The image holds no ink: blank, or almost no contrast."""

@@ -20,7 +20,7 @@ Variant = dict[str, Any]
 
 
 def _parse_value(key: str, text: str, current: Any) -> Any:
-    if key == "layers":
+    if key in ("layers", "conv"):
         return parse_widths(text)
     if key == "batch_size" and text in ("full", "none", "None"):
         return None
@@ -51,7 +51,8 @@ def parse_vary(specs: Sequence[str], base: TrainConfig) -> list[Variant]:
             raise ValueError(
                 f"--vary: unknown option {key!r}. Expected one of: {', '.join(sorted(fields))}."
             )
-        parts = values.split("|") if "|" in values or key == "layers" else values.split(",")
+        lists = key in ("layers", "conv")
+        parts = values.split("|") if "|" in values or lists else values.split(",")
         try:
             axes.append(
                 [(key, _parse_value(key, part.strip(), getattr(base, key))) for part in parts]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from barenet.errors import ImageError
+from barenet.errors import BlankImageError, ImageError, ImageTooLargeError, NotAnImageError
 
 FIELD = 28  # the MNIST canvas, in pixels
 BOX = 20  # the longer side of the digit inside it
@@ -32,19 +32,24 @@ def _pillow() -> Any:
     return Image, ImageOps, UnidentifiedImageError
 
 
-def open_grayscale(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read an image file as grey levels ``(H, W)`` float32 in 0..255, transparency on white."""
+def open_grayscale(
+    source: str | Path | BinaryIO, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> np.ndarray:
+    """Read an image (a file, or bytes in a file object) as grey levels ``(H, W)`` float32 in
+    0..255, transparency flattened onto white. ``name`` is what error messages call it."""
     Image, ImageOps, UnidentifiedImageError = _pillow()
-    path = Path(path)
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+    path = name or str(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ImageError(
-                        f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over "
-                        f"the limit of {max_pixels / 1e6:.0f}; scale the image down first."
+                    raise ImageTooLargeError(
+                        f"{path}: {width}x{height} is {width * height / 1e6:.3g} megapixels, "
+                        f"over the limit of {max_pixels / 1e6:.3g}; scale the image down first."
                     )
                 image.seek(0)  # the first frame of an animated GIF or WebP
                 image = ImageOps.exif_transpose(image)  # phone photos carry their rotation
@@ -56,11 +61,11 @@ def open_grayscale(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray
     except IsADirectoryError:
         raise ImageError(f"{path} is a folder, not an image file.") from None
     except UnidentifiedImageError:
-        raise ImageError(
+        raise NotAnImageError(
             f"{path} is not an image Pillow can read (PNG, JPEG, BMP, GIF, WebP, ...)."
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(
+        raise ImageTooLargeError(
             f"{path} is too large to decode safely ({error}); scale it down first."
         ) from None
     except (OSError, ValueError, SyntaxError) as error:
@@ -99,7 +104,9 @@ def to_mnist(gray: np.ndarray, name: str = "image") -> np.ndarray:
     ink = ink_strength(gray)
     strongest = float(ink.max()) if ink.size else 0.0
     if strongest < MIN_CONTRAST:
-        raise ImageError(f"{name}: no ink found; the image is blank or has almost no contrast.")
+        raise BlankImageError(
+            f"{name}: no ink found; the image is blank or has almost no contrast."
+        )
     rows = np.flatnonzero((ink > INK_FRACTION * strongest).any(axis=1))
     cols = np.flatnonzero((ink > INK_FRACTION * strongest).any(axis=0))
     digit = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w) bounding box

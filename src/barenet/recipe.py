@@ -17,11 +17,14 @@ from typing import Any
 import numpy as np
 
 from barenet.activations import get_activation
+from barenet.augment import RandomAffine
 from barenet.callbacks import Callback
+from barenet.conv import Conv2D, MaxPool2D
 from barenet.datasets import Dataset
-from barenet.layers import Dense, Dropout, Flatten, Rescaling
+from barenet.layers import Dense, Dropout, Flatten, Rescaling, Reshape
 from barenet.losses import get_loss
 from barenet.model import Sequential
+from barenet.normalization import BatchNorm1d, BatchNorm2d
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from barenet.schedules import CosineDecay
 
@@ -41,6 +44,10 @@ class TrainConfig:
     """Everything that defines a training run; saved inside the model file."""
 
     layers: list[int] = field(default_factory=lambda: [784, 128, 64, 10])  # widths, in to out
+    conv: list[int] = field(default_factory=list)  # channels of conv blocks after the input
+    kernel_size: int = 5  # of every convolution (no padding, stride 1; 2x2 max pooling after)
+    batch_norm: bool = False  # after every convolution and hidden dense layer
+    augment: bool = False  # random shifts, rotations and scalings of the training images
     activation: str = "relu"  # after every hidden layer
     output: str = "softmax"  # after the last layer: softmax | sigmoid | tanh | none
     loss: str = "cross_entropy"  # cross_entropy | mse
@@ -71,6 +78,8 @@ class TrainConfig:
             (self.output in OUTPUTS, "output", " | ".join(OUTPUTS)),
             (self.optimizer in OPTIMIZER_NAMES, "optimizer", " | ".join(OPTIMIZER_NAMES)),
             (self.schedule in SCHEDULES, "schedule", " | ".join(SCHEDULES)),
+            (all(c >= 1 for c in self.conv), "conv", "positive channel counts, e.g. 32,64"),
+            (self.kernel_size >= 1, "kernel-size", "at least 1"),
             (self.epochs >= 1, "epochs", "at least 1"),
             (
                 self.batch_size is None or self.batch_size >= 1,
@@ -90,6 +99,15 @@ class TrainConfig:
             raise ValueError(
                 f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
             )
+        side = 28
+        for _ in self.conv:
+            side = (side - self.kernel_size + 1) // 2
+            if side < 1:
+                raise ValueError(
+                    f"--conv {','.join(map(str, self.conv))} with --kernel-size "
+                    f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
+                    "a smaller kernel."
+                )
         get_loss(self.loss)  # unknown names list the valid ones
         get_activation(self.activation)
 
@@ -98,20 +116,57 @@ class TrainConfig:
 
 
 def build_model(config: TrainConfig) -> Sequential:
-    """The network for ``config``: pixels 0..255 -> scale to 0..1 -> Dense/activation layers."""
+    """The network for ``config``: pixels 0..255 -> scale to 0..1 -> [conv blocks] -> Dense
+    layers. A conv block is Conv2D -> [BatchNorm2d] -> activation -> MaxPool2D(2)."""
     config.validate()
     rng = np.random.default_rng(config.seed)
-    model = Sequential([Flatten(), Rescaling(1 / 255)])
-    widths = config.layers
+    bias = not config.batch_norm  # batch norm subtracts the mean, and any bias with it
+    if config.conv:
+        model = Sequential([Reshape((1, 28, 28)), Rescaling(1 / 255)])
+        channels, side = 1, 28
+        for out_channels in config.conv:
+            model.add(Conv2D(channels, out_channels, config.kernel_size, bias=bias, rng=rng))
+            if config.batch_norm:
+                model.add(BatchNorm2d(out_channels))
+            model.add(get_activation(config.activation))
+            model.add(MaxPool2D(2))
+            channels, side = out_channels, (side - config.kernel_size + 1) // 2
+        model.add(Flatten())
+        widths = [channels * side * side, *config.layers[1:]]
+    else:
+        model = Sequential([Flatten(), Rescaling(1 / 255)])
+        widths = config.layers
     for index, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-        model.add(Dense(fan_in, fan_out, init=config.init, bias_init=config.bias_init, rng=rng))
-        if index < len(widths) - 2:
+        hidden = index < len(widths) - 2
+        model.add(
+            Dense(
+                fan_in,
+                fan_out,
+                init=config.init,
+                bias=bias or not hidden,
+                bias_init=config.bias_init,
+                rng=rng,
+            )
+        )
+        if hidden:
+            if config.batch_norm:
+                model.add(BatchNorm1d(fan_out))
             model.add(get_activation(config.activation))
             if config.dropout:
                 model.add(Dropout(config.dropout, rng=rng))
     if config.output != "none":
         model.add(get_activation(config.output))
     return model
+
+
+def describe_architecture(config: TrainConfig) -> str:
+    """``"784-128-10"``, or ``"conv5x5x32-conv5x5x64 (bn), fc128-fc10"`` for a CNN."""
+    if not config.conv:
+        return "-".join(map(str, config.layers))
+    k = config.kernel_size
+    convs = "-".join(f"conv{k}x{k}x{channels}-maxpool" for channels in config.conv)
+    dense = "-".join(f"fc{width}" for width in config.layers[1:])
+    return f"{convs}-{dense}" + (" with batch norm" if config.batch_norm else "")
 
 
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
@@ -199,6 +254,7 @@ def train(
             callbacks=[*monitors, *callbacks],
             verbose=0,
             seed=config.seed,
+            augment=RandomAffine() if config.augment else None,
         )
     except KeyboardInterrupt:
         interrupted = True

@@ -1,0 +1,185 @@
+// The drawing page: pointer strokes on a canvas, sent to /api/predict while drawing (at most one
+// request in flight, at most one every THROTTLE_MS), and the answer drawn as bars and a 28x28 grid.
+"use strict";
+
+const THROTTLE_MS = 150;
+const pad = document.getElementById("pad");
+const pen = pad.getContext("2d");
+const seen = document.getElementById("seen").getContext("2d");
+const digitOut = document.getElementById("digit");
+const bars = document.getElementById("bars");
+const errorOut = document.getElementById("error");
+
+let drawing = false;
+let last = null;
+let inFlight = false;
+let pending = false;
+let lastSent = 0;
+let hasInk = false;
+
+function clearPad() {
+  pen.fillStyle = "#fff";
+  pen.fillRect(0, 0, pad.width, pad.height);
+  hasInk = false;
+  digitOut.textContent = "?";
+  errorOut.textContent = "";
+  showBars(null);
+  seen.clearRect(0, 0, 28, 28);
+}
+
+function point(event) {
+  const box = pad.getBoundingClientRect();
+  return {
+    x: ((event.clientX - box.left) / box.width) * pad.width,
+    y: ((event.clientY - box.top) / box.height) * pad.height,
+  };
+}
+
+function stroke(from, to) {
+  pen.strokeStyle = "#000";
+  pen.lineWidth = pad.width / 14;
+  pen.lineCap = "round";
+  pen.lineJoin = "round";
+  pen.beginPath();
+  pen.moveTo(from.x, from.y);
+  pen.lineTo(to.x, to.y);
+  pen.stroke();
+  hasInk = true;
+}
+
+pad.addEventListener("pointerdown", (event) => {
+  event.preventDefault();
+  pad.setPointerCapture(event.pointerId);
+  drawing = true;
+  last = point(event);
+  stroke(last, last);
+  schedule();
+});
+pad.addEventListener("pointermove", (event) => {
+  if (!drawing) return;
+  const next = point(event);
+  stroke(last, next);
+  last = next;
+  schedule();
+});
+for (const name of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(name, () => {
+    if (!drawing) return;
+    drawing = false;
+    schedule(true);
+  });
+}
+
+// Throttled: send now if allowed, otherwise remember to send when the current request returns.
+function schedule(final = false) {
+  if (!hasInk) return;
+  const now = performance.now();
+  if (inFlight || (!final && now - lastSent < THROTTLE_MS)) {
+    pending = true;
+    if (!inFlight) setTimeout(() => pending && schedule(true), THROTTLE_MS);
+    return;
+  }
+  pending = false;
+  lastSent = now;
+  send(JSON.stringify({ image: pad.toDataURL("image/png") }), "application/json");
+}
+
+async function send(body, contentType) {
+  inFlight = true;
+  try {
+    const headers = contentType ? { "Content-Type": contentType } : {};
+    const response = await fetch("/api/predict", { method: "POST", body, headers });
+    const answer = await response.json();
+    if (response.ok) {
+      errorOut.textContent = "";
+      show(answer);
+    } else if (response.status === 422) {
+      errorOut.textContent = "No digit found yet: draw with a bolder stroke.";
+    } else {
+      errorOut.textContent = answer.error || `The server answered ${response.status}.`;
+    }
+  } catch (problem) {
+    errorOut.textContent = `Cannot reach the server: ${problem.message}`;
+  } finally {
+    inFlight = false;
+    if (pending) schedule(true);
+  }
+}
+
+function show(answer) {
+  digitOut.textContent = String(answer.digit);
+  digitOut.dataset.digit = String(answer.digit);
+  showBars(answer.probabilities, answer.digit);
+  const pixels = seen.createImageData(28, 28);
+  answer.input28.flat().forEach((value, i) => {
+    pixels.data.set([value, value, value, 255], 4 * i);
+  });
+  seen.putImageData(pixels, 0, 0);
+}
+
+// One row per class, built once; each answer only updates the numbers and widths.
+function showBars(probabilities, best) {
+  if (bars.children.length === 0) {
+    for (let digit = 0; digit < 10; digit++) {
+      const item = document.createElement("li");
+      item.innerHTML =
+        `<span aria-hidden="true">${digit}</span>` +
+        '<span class="track" aria-hidden="true"><span class="fill"></span></span>' +
+        '<span class="value" aria-hidden="true"></span>';
+      bars.append(item);
+    }
+  }
+  [...bars.children].forEach((item, digit) => {
+    const p = probabilities ? probabilities[digit] : 0;
+    const percent = (100 * p).toFixed(1);
+    item.dataset.probability = String(p);
+    item.classList.toggle("best", digit === best);
+    item.setAttribute("aria-label", `digit ${digit}: ${percent}%`);
+    item.querySelector(".fill").style.width = `${percent}%`;
+    item.querySelector(".value").textContent = `${percent}%`;
+  });
+}
+
+document.getElementById("clear").addEventListener("click", () => {
+  clearPad();
+  pad.focus();
+});
+const fileInput = document.getElementById("file");
+document.getElementById("upload").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  const file = fileInput.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  // Show the uploaded image on the pad, scaled to fit, so the drawing area tells the truth.
+  const image = new Image();
+  image.onload = () => {
+    clearPad();
+    const scale = Math.min(pad.width / image.width, pad.height / image.height);
+    const w = image.width * scale;
+    const h = image.height * scale;
+    pen.drawImage(image, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    URL.revokeObjectURL(image.src);
+  };
+  image.src = URL.createObjectURL(file);
+  send(form, null);
+  fileInput.value = "";
+});
+
+async function loadModelInfo() {
+  const info = document.getElementById("model-info");
+  try {
+    const model = await (await fetch("/api/model")).json();
+    const parts = [`Model: ${model.name}`, `${model.parameters.toLocaleString()} parameters`];
+    if (model.training_data) parts.push(`trained on ${model.training_data}`);
+    if (model.test_accuracy != null) {
+      parts.push(`${(100 * model.test_accuracy).toFixed(2)}% test accuracy`);
+    }
+    info.textContent = parts.join(" · ");
+  } catch (problem) {
+    info.textContent = "Could not load the model's description.";
+  }
+}
+
+clearPad();
+loadModelInfo();
