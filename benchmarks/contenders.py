@@ -215,3 +215,10 @@ class BarenetPerSample(Barenet):
 
 
 CONTENDERS = {cls.name: cls for cls in (Barenet, Torch, Sklearn, PerSampleLoop, BarenetPerSample)}
+
+
+def all_contenders() -> dict[str, type]:
+    """Every contender by name, the CNN pair included (imported here: it imports this module)."""
+    from cnn_contenders import BarenetCNN, TorchCNN
+
+    return {**CONTENDERS, BarenetCNN.name: BarenetCNN, TorchCNN.name: TorchCNN}

@@ -77,6 +77,29 @@ def write_report(results: dict[str, Any], path: Path) -> None:
                 f"| {_network_name(network['layers'])} | {row['contender']} | {60000 / seconds:,.0f} | "
                 f"{rate:.0f} | {rate / peak:.0%} | {row['peak_rss_mb']:.0f} | {row['accuracy']:.2%} |"
             )
+    if results.get("cnn"):
+        cnn = results["cnn"]
+        rows = {row["contender"]: row for row in cnn["rows"]}
+        ours, theirs = rows["barenet CNN"], rows["PyTorch CNN"]
+        lines += [
+            "",
+            f"## CNN: {cnn['architecture']}",
+            "",
+            "Batch 128, Adam at 1e-3, float32, no padding; barenet's Conv2D is im2col + one "
+            "matrix product, PyTorch uses its oneDNN convolutions. Same turn-taking as above.",
+            "",
+            "| contender | epoch seconds (median) | GFLOP/s | of peak | peak RSS (MB) | test "
+            f"accuracy after {results['epochs'] + 1} epochs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in (ours, theirs):
+            rate = cnn["flops"] / row["median_seconds"] / 1e9
+            lines.append(
+                f"| {row['contender']} | {row['median_seconds']:.1f} | {rate:.0f} | "
+                f"{rate / peak:.0%} | {row['peak_rss_mb']:.0f} | {row['accuracy']:.2%} |"
+            )
+        ratio = ours["median_seconds"] / theirs["median_seconds"]
+        lines += ["", f"barenet / PyTorch: **{ratio:.2f}** (target <= 1.5)."]
     variant = results["blas_variant"]
     lines += [
         "",
@@ -112,4 +135,22 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         f"- `barenet train --preset mlp` ({train['epochs']} epochs): peak RSS **{train['peak_rss_mb']:.0f} MB**, "
         f"{train['seconds']:.0f} s in all, {train['test_accuracy']:.2%} test accuracy."
     )
+    if results.get("load"):
+        lines += [
+            "",
+            "## Serving: `barenet serve` under load",
+            "",
+            "`benchmarks/load.py`: the server on a loopback port, 8 client threads sending a fixed "
+            "number of JSON requests (a 280x280 canvas PNG as a data URL, MNIST test digits), "
+            "after 20 warm-up requests. Latency is per request, as a client sees it, including "
+            "PNG decoding and preprocessing.",
+            "",
+            "| model | requests | clients | predictions/s | p50 latency (ms) | p99 latency (ms) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for run in results["load"]:
+            lines.append(
+                f"| {run['model']} | {run['requests']} | {run['clients']} | "
+                f"{run['predictions_per_second']:.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} |"
+            )
     path.write_text("\n".join(lines) + "\n")

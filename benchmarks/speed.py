@@ -64,9 +64,9 @@ def _timed(function: Any) -> float:
 def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> None:
     """Serve one contender: build it, then run commands from the parent until 'stop'."""
     sys.path.insert(0, str(HERE))
-    from contenders import CONTENDERS
+    from contenders import all_contenders
 
-    subject = CONTENDERS[contender](layers)
+    subject = all_contenders()[contender](layers)
     connection.send("ready")
     while (command := connection.recv()) != "stop":
         if command == "epoch":
@@ -166,10 +166,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender")
     parser.add_argument("--quick", action="store_true", help="skip the full `barenet train` run")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--only",
+        choices=["cnn", "load"],
+        help="re-measure only this part, keeping the other figures in results.json",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from extras import measure_extras
     from report import write_report
+
+    if args.only:
+        results = json.loads((HERE / "results.json").read_text())
+        if args.only == "cnn":
+            results["cnn"] = measure_cnn(args.epochs)
+        else:
+            results["load"] = measure_serving()
+        (HERE / "results.json").write_text(json.dumps(results, indent=1))
+        write_report(results, args.out)
+        print(f"wrote {args.out}")
+        return
 
     have_torch = _importable("torch")
     have_sklearn = _importable("sklearn")
@@ -210,13 +226,43 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = {row["contender"]: row["median_seconds"] for row in race(layers, pair, args.epochs)}
         variant["networks"].append({"layers": list(layers), **rows})
     results["blas_variant"] = variant
+    results["cnn"] = measure_cnn(args.epochs) if have_torch else None
     results["OPENBLAS_CORETYPE"] = current
     results["extras"] = measure_extras(full_train=not args.quick)
+    results["load"] = measure_serving()
     results["versions"] = _versions(have_torch, have_sklearn)
     results["machine"] = _machine()
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
     write_report(results, args.out)
     print(f"wrote {args.out}")
+
+
+def measure_cnn(epochs: int) -> dict[str, Any]:
+    """The CNN in barenet and PyTorch, taking turns epoch by epoch like the MLPs."""
+    from cnn_contenders import cnn_training_flops
+
+    print("CNN: barenet CNN, PyTorch CNN", flush=True)
+    rows = race((), ["barenet CNN", "PyTorch CNN"], epochs)
+    for row in rows:
+        print(
+            f"  {row['contender']:<22} {row['median_seconds']:.3f} s/epoch  {row['accuracy']:.4f}"
+        )
+    return {
+        "architecture": "conv5x5x32-maxpool-conv5x5x64-maxpool-fc128-fc10",
+        "flops": cnn_training_flops(),
+        "rows": rows,
+    }
+
+
+def measure_serving() -> list[dict[str, Any]]:
+    """`barenet serve` under load on loopback, with each shipped model."""
+    from load import measure_load
+
+    results = []
+    for model in ("cnn", "mlp"):
+        print(f"load test: barenet serve --model {model}, 8 clients", flush=True)
+        results.append(measure_load(requests=800, clients=8, model=model))
+    return results
 
 
 def _importable(module: str) -> bool:
