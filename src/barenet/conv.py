@@ -1,9 +1,10 @@
 """Convolution and pooling layers for images in NCHW layout (samples, channels, height, width).
 
-A convolution is one matrix product: ``im2col`` copies every receptive field into a row, so that
-``y = cols @ kernel`` computes all output pixels of all samples at once. The backward pass is the
-same product transposed, and ``col2im`` adds each row's gradient back onto the pixels it came
-from, with one loop over the kernel's positions (25 for 5x5), never over samples or pixels.
+A convolution is one matrix product: ``im2col`` copies every receptive field into a column, so
+that ``y = kernel @ cols`` computes all output pixels of all samples at once. The backward pass
+is the same product transposed, and ``col2im`` adds each column's gradient back onto the pixels
+it came from, with one loop over the kernel's positions (25 for 5x5), never over samples or
+pixels.
 """
 
 from __future__ import annotations
