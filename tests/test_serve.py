@@ -149,7 +149,11 @@ def huge_png(width, height):
         ({"files": {"other": ("d.png", b"x", "image/png")}}, 400, "field 'file'"),
         ({"content": b"raw bytes", "headers": {"Content-Type": "image/png"}}, 415, "Send JSON"),
         ({"json": {"image": data_url(blank_png())}}, 422, "no ink found"),
-        ({"json": {"image": data_url(huge_png(5000, 5000))}}, 413, "25 megapixels, over the limit of 16"),
+        (
+            {"json": {"image": data_url(huge_png(5000, 5000))}},
+            413,
+            "25 megapixels, over the limit of 16",
+        ),
         ({"json": {"image": data_url(huge_png(20000, 20000))}}, 413, "too large to decode"),
         (
             {"json": {"image": data_url(png_bytes(np.zeros((28, 28), np.uint8))[:60])}},
