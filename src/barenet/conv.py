@@ -9,6 +9,7 @@ pixels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ def col2im(
         - shape: ``(N, C, H, W)`` of the (padded) image; Returns an array of that shape.
     """
     n, c, h, w = shape
-    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    oh, ow = output_size(h, kernel, stride, 0), output_size(w, kernel, stride, 0)
     cols = cols.reshape(c, kernel, kernel, n, oh, ow)
     image = np.zeros((c, n, h, w), cols.dtype)  # (C, N, H, W) while adding: contiguous blocks
     for i in range(kernel):
@@ -146,7 +147,7 @@ class Conv2D(Layer):
         if p:
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         n, _, h, w = x.shape
-        oh, ow = (h - k) // s + 1, (w - k) // s + 1
+        oh, ow = output_size(h, k, s, 0), output_size(w, k, s, 0)  # x is padded already
         cols = im2col(x, k, s)  # (C*k*k, N*OH*OW)
         self._cols, self._padded_shape = cols, (n, self.in_channels, h, w)
         y = self.params["weight"].reshape(self.out_channels, -1) @ cols  # (O, N*OH*OW)
@@ -212,6 +213,18 @@ class _Pool2D(Layer):
             x.shape[3], k, self.stride, 0
         )
 
+    def _spread_along(
+        self, dy: np.ndarray, axis: int, length: int, share: Callable[[int], np.ndarray]
+    ) -> np.ndarray:
+        """The adjoint of pooling along ``axis``: ``dy`` (pooled there) goes back to an axis
+        ``length`` long, ``share(offset)`` of it to the inputs at each offset of the windows."""
+        shape = list(dy.shape)
+        shape[axis] = length
+        dx = np.zeros(shape, dy.dtype)
+        for offset in range(self.pool_size):
+            dx[_along(axis, offset, dy.shape[axis], self.stride)] += share(offset)
+        return dx
+
     def get_config(self) -> dict[str, Any]:
         return {"pool_size": self.pool_size, "stride": self.stride}
 
@@ -243,16 +256,6 @@ class MaxPool2D(_Pool2D):
             np.maximum(best, candidate, out=best)
         return best, choice
 
-    def _spread_along(
-        self, dy: np.ndarray, choice: np.ndarray, axis: int, length: int
-    ) -> np.ndarray:
-        shape = list(dy.shape)
-        shape[axis] = length
-        dx = np.zeros(shape, dy.dtype)
-        for offset in range(self.pool_size):
-            dx[_along(axis, offset, dy.shape[axis], self.stride)] += dy * (choice == offset)
-        return dx
-
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         oh, ow = self._output_size(x)
         rows, self._row_choice = self._max_along(x, 2, oh)  # (N, C, OH, W)
@@ -262,8 +265,9 @@ class MaxPool2D(_Pool2D):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._row_choice is not None and self._col_choice is not None, "backward first"
         h, w = self._input_shape[2:]
-        d_rows = self._spread_along(dy, self._col_choice, 3, w)  # (N, C, OH, W)
-        return self._spread_along(d_rows, self._row_choice, 2, h)  # (N, C, H, W)
+        cols, rows = self._col_choice, self._row_choice
+        d_rows = self._spread_along(dy, 3, w, lambda offset: dy * (cols == offset))  # (N,C,OH,W)
+        return self._spread_along(d_rows, 2, h, lambda offset: d_rows * (rows == offset))
 
 
 class AvgPool2D(_Pool2D):
@@ -280,19 +284,12 @@ class AvgPool2D(_Pool2D):
             total += x[_along(axis, offset, count, self.stride)]
         return total / total.dtype.type(self.pool_size)
 
-    def _spread_along(self, dy: np.ndarray, axis: int, length: int) -> np.ndarray:
-        shape = list(dy.shape)
-        shape[axis] = length
-        dx = np.zeros(shape, dy.dtype)
-        share = dy / dy.dtype.type(self.pool_size)
-        for offset in range(self.pool_size):
-            dx[_along(axis, offset, dy.shape[axis], self.stride)] += share
-        return dx
-
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         oh, ow = self._output_size(x)
         return self._mean_along(self._mean_along(x, 2, oh), 3, ow)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         h, w = self._input_shape[2:]
-        return self._spread_along(self._spread_along(dy, 3, w), 2, h)
+        share = dy / dy.dtype.type(self.pool_size * self.pool_size)  # both axes' shares at once
+        d_rows = self._spread_along(share, 3, w, lambda _: share)  # (N, C, OH, W)
+        return self._spread_along(d_rows, 2, h, lambda _: d_rows)  # (N, C, H, W)

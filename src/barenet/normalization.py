@@ -75,17 +75,19 @@ class _BatchNorm(Layer):
                     f"input of shape {x.shape}. Use a batch size of at least 2."
                 )
             mean = x.mean(axis=self._axes)
-            var = x.var(axis=self._axes)
+            centered = x - self._per_feature(mean)
+            var = np.mean(np.square(centered), axis=self._axes)  # x.var would centre x again
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
             self.buffers["running_var"] *= 1 - m
             self.buffers["running_var"] += m * var * (count / (count - 1))  # unbiased, as PyTorch
         else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+            var = self.buffers["running_var"]
+            centered = x - self._per_feature(self.buffers["running_mean"])
         inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
         self._inv_std = inv_std
-        self._normalized = (x - self._per_feature(mean)) * self._per_feature(inv_std)
+        self._normalized = centered * self._per_feature(inv_std)
         return self._normalized * self._per_feature(self.params["weight"]) + self._per_feature(
             self.params["bias"]
         )

@@ -31,7 +31,8 @@ from barenet.schedules import CosineDecay
 OUTPUTS = ("softmax", "sigmoid", "tanh", "none")
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "cosine")
-PIXELS = 28 * 28
+PIXELS_SIDE = 28
+PIXELS = PIXELS_SIDE * PIXELS_SIDE
 
 
 def parse_widths(text: str) -> list[int]:
@@ -99,17 +100,22 @@ class TrainConfig:
             raise ValueError(
                 f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
             )
-        side = 28
-        for _ in self.conv:
-            side = (side - self.kernel_size + 1) // 2
-            if side < 1:
-                raise ValueError(
-                    f"--conv {','.join(map(str, self.conv))} with --kernel-size "
-                    f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
-                    "a smaller kernel."
-                )
+        if self.conv and self.conv_output_side() < 1:
+            raise ValueError(
+                f"--conv {','.join(map(str, self.conv))} with --kernel-size "
+                f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
+                "a smaller kernel."
+            )
         get_loss(self.loss)  # unknown names list the valid ones
         get_activation(self.activation)
+
+    def conv_output_side(self) -> int:
+        """Side of the images after the conv blocks (each: a valid convolution, then 2x2
+        pooling); 0 or less when they shrink to nothing."""
+        side = PIXELS_SIDE
+        for _ in self.conv:
+            side = (side - self.kernel_size + 1) // 2
+        return side
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -122,17 +128,17 @@ def build_model(config: TrainConfig) -> Sequential:
     rng = np.random.default_rng(config.seed)
     bias = not config.batch_norm  # batch norm subtracts the mean, and any bias with it
     if config.conv:
-        model = Sequential([Reshape((1, 28, 28)), Rescaling(1 / 255)])
-        channels, side = 1, 28
+        model = Sequential([Reshape((1, PIXELS_SIDE, PIXELS_SIDE)), Rescaling(1 / 255)])
+        channels = 1
         for out_channels in config.conv:
             model.add(Conv2D(channels, out_channels, config.kernel_size, bias=bias, rng=rng))
             if config.batch_norm:
                 model.add(BatchNorm2d(out_channels))
             model.add(get_activation(config.activation))
             model.add(MaxPool2D(2))
-            channels, side = out_channels, (side - config.kernel_size + 1) // 2
+            channels = out_channels
         model.add(Flatten())
-        widths = [channels * side * side, *config.layers[1:]]
+        widths = [channels * config.conv_output_side() ** 2, *config.layers[1:]]
     else:
         model = Sequential([Flatten(), Rescaling(1 / 255)])
         widths = config.layers

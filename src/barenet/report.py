@@ -138,16 +138,13 @@ def _mistakes_figure(
 ) -> Any:
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
-    worst = wrong[np.argsort(-confidence, kind="stable")][:MISTAKES_SHOWN]
-    pictures = images[worst].reshape(len(worst), 28, 28) if images[0].size == 784 else None
-    if pictures is None:
-        pictures = np.zeros((0, 28, 28))
-        worst = worst[:0]
+    order = np.argsort(-confidence, kind="stable")[:MISTAKES_SHOWN]
+    worst = wrong[order]
     return plots.mistakes(
-        pictures,
+        images[worst].reshape(len(worst), 28, 28),  # every data source holds 784-pixel digits
         labels[worst],
         predicted[worst],
-        probabilities[worst, predicted[worst]],
+        confidence[order],
         title=f"Most confident mistakes ({len(wrong)} in all)",
     )
 
