@@ -255,9 +255,10 @@ def train_command(
             stdout.print(
                 f"Interrupted after {run.epochs} complete epochs; keeping what was trained."
             )
+        epochs = f"{run.epochs} epoch" + ("" if run.epochs == 1 else "s")
         stdout.print(
             f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
-            f"trained in {run.train_seconds:.1f} s ({run.epochs} epochs)"
+            f"trained in {run.train_seconds:.1f} s ({epochs})"
         )
         stdout.print(f"Saved the model to {model_path} and its history to {history_path}")
         if curves_path:

@@ -129,8 +129,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "cnn-quick",
-            "conv5x5x32-maxpool-conv5x5x64-maxpool-fc128-fc10 (the benchmark CNN), Adam with "
-            "cosine decay, 3 epochs: 99%+ in a few minutes",
+            "the benchmark CNN: conv 5x5x32, max pool, conv 5x5x64, max pool, fc128, fc10; "
+            "Adam with cosine decay, 3 epochs: 99%+ in a few minutes",
             TrainConfig(
                 layers=[784, 128, 10],
                 conv=[32, 64],
