@@ -34,7 +34,8 @@ class BarenetCNN(Barenet):
     ) -> None:
         import barenet as bn
         from barenet.datasets import load_mnist
-        from barenet.recipe import TrainConfig, build_model
+        from barenet.digits.config import TrainConfig
+        from barenet.digits.recipe import build_model
 
         (self.x_train, self.y_train), (self.x_test, self.y_test) = load_mnist()
         model = build_model(TrainConfig(layers=DENSE, conv=CONV_CHANNELS, kernel_size=5))

@@ -42,7 +42,8 @@ class Barenet:
     ) -> None:
         import barenet as bn
         from barenet.datasets import load_mnist
-        from barenet.recipe import TrainConfig, build_model
+        from barenet.digits.config import TrainConfig
+        from barenet.digits.recipe import build_model
 
         (self.x_train, self.y_train), (self.x_test, self.y_test) = load_mnist()
         if limit:
@@ -215,10 +216,3 @@ class BarenetPerSample(Barenet):
 
 
 CONTENDERS = {cls.name: cls for cls in (Barenet, Torch, Sklearn, PerSampleLoop, BarenetPerSample)}
-
-
-def all_contenders() -> dict[str, type]:
-    """Every contender by name, the CNN pair included (imported here: it imports this module)."""
-    from cnn_contenders import BarenetCNN, TorchCNN
-
-    return {**CONTENDERS, BarenetCNN.name: BarenetCNN, TorchCNN.name: TorchCNN}

@@ -13,7 +13,8 @@ from typing import Any
 
 import barenet as bn
 from barenet.datasets import load_mnist
-from barenet.recipe import TrainConfig, build_model
+from barenet.digits.config import TrainConfig
+from barenet.digits.recipe import build_model
 from barenet.schedules import CosineDecay
 
 # barenet's fastest recipe to 98%: one wide hidden layer, large-ish batches, Adam with a cosine

@@ -64,9 +64,11 @@ def _timed(function: Any) -> float:
 def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> None:
     """Serve one contender: build it, then run commands from the parent until 'stop'."""
     sys.path.insert(0, str(HERE))
-    from contenders import all_contenders
+    from cnn_contenders import BarenetCNN, TorchCNN
+    from contenders import CONTENDERS
 
-    subject = all_contenders()[contender](layers)
+    every = {**CONTENDERS, BarenetCNN.name: BarenetCNN, TorchCNN.name: TorchCNN}
+    subject = every[contender](layers)
     connection.send("ready")
     while (command := connection.recv()) != "stop":
         if command == "epoch":

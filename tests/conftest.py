@@ -10,6 +10,6 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session", params=["cnn", "mlp"])
 def shipped_model(request):
     """Each model shipped inside the package: own-image tests must pass with both."""
-    from barenet.shipped import open_model
+    from barenet.digits.shipped import open_model
 
-    return open_model(request.param)
+    return open_model(request.param)[0]

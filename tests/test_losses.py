@@ -49,9 +49,20 @@ def test_probability_cross_entropy_clips_zero():
     assert value == pytest.approx(-np.log(1e-7))
 
 
-def test_bce_shape_mismatch():
+def test_bce_takes_class_ids_or_targets_of_the_predictions_shape():
+    logits = np.array([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]])
+    bce = bn.BinaryCrossEntropy()
+    by_ids = bce.forward(logits, np.array([0, 1]))
+    grad_by_ids = bce.backward()
+    by_rows = bce.forward(logits, np.eye(3)[[0, 1]])
+    assert by_ids == pytest.approx(by_rows)
+    np.testing.assert_allclose(grad_by_ids, bce.backward())
+    single = bce.forward(np.array([[3.0], [-3.0]]), np.array([1, 0]))
+    assert single == pytest.approx(np.log1p(np.exp(-3.0)))
     with pytest.raises(ValueError, match="BinaryCrossEntropy expected targets"):
-        bn.BinaryCrossEntropy().forward(np.zeros((3, 1)), np.zeros(3))
+        bce.forward(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="must be integers"):
+        bce.forward(np.zeros((3, 1)), np.zeros(3))
 
 
 def test_losses_by_name():

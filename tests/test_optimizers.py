@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.schedules import Constant, CosineDecay, ExponentialDecay, StepDecay
+from barenet.schedules import StepDecay
 
 
 def run_steps(optimizer, grads, start=(1.0, -2.0)):
@@ -95,19 +95,6 @@ def test_optimizer_refuses_a_different_parameter_list():
     optimizer.step([np.ones(2)], [np.ones(2)])
     with pytest.raises(ValueError, match="set up for 1 parameters"):
         optimizer.step([np.ones(2), np.ones(2)], [np.ones(2), np.ones(2)])
-
-
-def test_schedules():
-    assert Constant(0.1)(1000) == 0.1
-    assert StepDecay(0.1, step_size=10, gamma=0.5)(25) == pytest.approx(0.025)
-    assert ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20) == pytest.approx(0.025)
-    cosine = CosineDecay(1.0, total_steps=110, warmup_steps=10)
-    assert cosine(0) == pytest.approx(0.1)
-    assert cosine(9) == pytest.approx(1.0)
-    assert cosine(60) == pytest.approx(0.5)
-    assert cosine(110) == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="Invalid warmup_steps"):
-        CosineDecay(1.0, total_steps=10, warmup_steps=10)
 
 
 def test_optimizer_follows_a_schedule():

@@ -1,4 +1,8 @@
-"""barenet: neural networks from scratch in NumPy, readable, gradient-checked and fast."""
+"""barenet: neural networks from scratch in NumPy, readable, gradient-checked and fast.
+
+This is the library's public API, re-exported from its modules. The MNIST application lives in
+the sub-packages ``datasets``, ``digits``, ``report``, ``web`` and ``cli``, which use it.
+"""
 
 from barenet.activations import (
     ACTIVATIONS,
@@ -13,6 +17,7 @@ from barenet.activations import (
 from barenet.callbacks import (
     Callback,
     EarlyStopping,
+    History,
     LearningRateScheduler,
     ModelCheckpoint,
     ProgressLogger,
@@ -29,19 +34,20 @@ from barenet.losses import (
     MeanSquaredError,
     get_loss,
 )
-from barenet.model import Sequential
+from barenet.model import Sequential, load_model
 from barenet.normalization import BatchNorm1d, BatchNorm2d
 from barenet.optimizers import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, RMSprop, get_optimizer
-from barenet.saving import ModelFileError, load_model
-from barenet.training import History, TrainingDiverged
-
-__version__ = "0.1.0"
+from barenet.saving import ModelFileError
+from barenet.schedules import SCHEDULES, get_schedule
+from barenet.training import TrainingDiverged
+from barenet.version import __version__
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
     "LOSSES",
     "OPTIMIZERS",
+    "SCHEDULES",
     "SGD",
     "Activation",
     "Adam",
@@ -83,6 +89,7 @@ __all__ = [
     "get_initializer",
     "get_loss",
     "get_optimizer",
+    "get_schedule",
     "gradient_errors",
     "load_model",
 ]

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from barenet.configurable import Configurable
 
-class RandomAffine:
+
+class RandomAffine(Configurable):
     """Rotate, scale and shift each image by random amounts, uniformly drawn.
 
     Args:
@@ -67,10 +69,6 @@ class RandomAffine:
             "max_rotation": self.max_rotation,
             "max_scale": self.max_scale,
         }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"RandomAffine({args})"
 
 
 def bilinear(images: np.ndarray, src_y: np.ndarray, src_x: np.ndarray) -> np.ndarray:

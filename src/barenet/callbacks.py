@@ -17,6 +17,30 @@ if TYPE_CHECKING:
     from barenet.model import Sequential
 
 
+class History:
+    """Per-epoch metrics: ``history.history["loss"][e]`` is the training loss of epoch ``e``.
+
+    ``fit`` fills one and returns it; it is also kept as ``model.history`` and saved with the
+    model.
+    """
+
+    def __init__(self, history: dict[str, list[float | None]] | None = None) -> None:
+        self.history: dict[str, list[float | None]] = dict(history or {})
+        self.epoch: list[int] = list(range(len(next(iter(self.history.values()), []))))
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch; every list stays aligned with ``epoch`` (None where not measured)."""
+        for key in logs:
+            if key not in self.history:
+                self.history[key] = [None] * len(self.epoch)
+        self.epoch.append(epoch)
+        for key, values in self.history.items():
+            values.append(logs.get(key))
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
 class Callback:
     """Base class with no-op hooks; ``self.model`` is set before training starts."""
 

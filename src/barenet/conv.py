@@ -15,14 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from barenet.configurable import check_positive_int
 from barenet.initializers import get_initializer
 from barenet.layers import Layer
-
-
-def _positive(layer: str, **values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{layer} expected a positive integer {name}. Received: {value!r}")
 
 
 def check_images(layer: str, x: np.ndarray, channels: int | None = None) -> None:
@@ -107,7 +102,7 @@ class Conv2D(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        _positive(
+        check_positive_int(
             "Conv2D",
             in_channels=in_channels,
             out_channels=out_channels,
@@ -196,7 +191,7 @@ class _Pool2D(Layer):
     def __init__(self, pool_size: int, stride: int | None = None) -> None:
         super().__init__()
         stride = pool_size if stride is None else stride
-        _positive(type(self).__name__, pool_size=pool_size, stride=stride)
+        check_positive_int(type(self).__name__, pool_size=pool_size, stride=stride)
         self.pool_size, self.stride = int(pool_size), int(stride)
         self._input_shape: tuple[int, ...] = ()
 

@@ -3,7 +3,8 @@
 A layer owns its parameters and their gradients (``params`` and ``grads``, dicts of arrays with
 the same keys), and any state that is saved but not trained (``buffers``, e.g. batch-norm
 running statistics). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
-writes every ``grads[k]`` in place, so optimizers can hold on to the arrays.
+sets every ``grads[k]``. barenet's own layers write into the existing gradient arrays, which
+saves an allocation per step; training reads whatever array a layer holds after ``backward``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,18 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from barenet.configurable import Configurable, check_positive_int
 from barenet.initializers import get_initializer
 
 
-class Layer:
+class Layer(Configurable):
     """Base class: ``y = forward(x)`` and ``dx = backward(dy)``, plus parameters and a config.
+
+    To write your own layer: call ``super().__init__()`` first, put each trainable array in
+    ``self.params[name]``, and in ``backward`` set ``self.grads[name]`` to dLoss/d(that array)
+    (same shape), then return dLoss/dx. Training and the gradient check both read the gradients
+    the layer holds after ``backward``, so writing into the existing array or assigning a new one
+    both work.
 
     Subclasses register themselves by class name, so a saved model can name the classes it needs.
     """
@@ -33,22 +41,46 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}  # saved with the model, not optimized
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails: for these three, a subclass skipped our __init__.
+        if name in ("params", "grads", "buffers"):
+            raise TypeError(
+                f"{type(self).__name__} has no {name}: its __init__ must call "
+                "super().__init__() before anything else."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Compute the layer's output, caching what ``backward`` will need.
+
+        Args:
+            x: a batch of inputs.
+            training: True while fitting (Dropout drops, batch norm uses batch statistics).
+
+        Shape:
+            - x: ``(N, *in_shape)``, the batch first.
+            - Returns: ``(N, *out_shape)``.
+        """
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Backpropagate: from ``dy = dLoss/dy`` set ``grads[k] = dLoss/dparams[k]`` for every
+        parameter and return ``dLoss/dx``, by the chain rule through this layer alone.
+
+        Shape:
+            - dy: ``(N, *out_shape)``, the shape ``forward`` returned.
+            - Returns: ``(N, *in_shape)``, the shape of the last ``forward``'s input.
+            - ``grads[k]``: the shape of ``params[k]``.
+        """
         raise NotImplementedError
 
     # When False, backward() may skip computing dx and return an empty array: set by a model on
     # its first trainable layer during training, where nothing upstream needs the gradient.
     needs_input_grad = True
 
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this layer (weights are saved separately)."""
-        return {}
-
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Rebuild a layer from ``get_config()`` (its weights are restored separately)."""
         return cls(**config)
 
     def astype(self, dtype: npt.DTypeLike) -> Layer:
@@ -59,10 +91,6 @@ class Layer:
         for name, value in self.buffers.items():
             self.buffers[name] = np.ascontiguousarray(value, dtype=dtype)
         return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Dense(Layer):
@@ -93,9 +121,7 @@ class Dense(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Dense expected a positive integer {name}. Received: {value!r}")
+        check_positive_int("Dense", in_features=in_features, out_features=out_features)
         rng = rng if rng is not None else np.random.default_rng()
         self.in_features = int(in_features)
         self.out_features = int(out_features)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from barenet.activations import log_softmax, sigmoid
+from barenet.configurable import Configurable
 
 
 def check_labels(y_true: np.ndarray, classes: int) -> None:
@@ -63,26 +64,35 @@ def targets_as_rows(y_true: np.ndarray, classes: int, dtype: np.dtype) -> np.nda
     return y_true.astype(dtype, copy=False)
 
 
-class Loss:
-    """Base class: a scalar loss of a batch and its gradient with respect to the predictions."""
+class Loss(Configurable):
+    """Base class: a scalar loss of a batch and its gradient with respect to the predictions.
 
-    name = "loss"
+    ``forward`` computes the loss and keeps what ``backward`` needs; ``backward`` then returns
+    ``dLoss/dy_pred``, the gradient a model backpropagates through its layers.
+    """
+
+    name = "loss"  # the key of this loss in LOSSES, saved in model files
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """The loss of a batch, averaged over its samples.
+
+        Shape:
+            - y_pred: ``(N, C)``, the model's outputs.
+            - y_true: ``(N,)`` integer class ids or ``(N, C)`` target rows.
+            - Returns: a Python float.
+        """
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
+        """``dLoss/dy_pred`` for the batch of the last ``forward``.
+
+        Shape:
+            - Returns: ``(N, C)``, the shape of that ``y_pred``.
+        """
         raise NotImplementedError
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         return self.forward(y_pred, y_true)
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MeanSquaredError(Loss):
@@ -162,6 +172,9 @@ class BinaryCrossEntropy(Loss):
         from_logits: if True (default), predictions are raw scores and the loss uses the stable
             form ``max(x, 0) - x t + log(1 + exp(-|x|))`` with gradient ``(sigmoid(x) - t) / size``.
             If False, predictions are probabilities, clipped to ``[eps, 1 - eps]``.
+
+    Targets have the predictions' shape, or are class ids ``(N,)``: one-hot encoded for several
+    outputs (one sigmoid per class, one-vs-rest), 0 or 1 for a single output.
     """
 
     name = "binary_cross_entropy"
@@ -172,10 +185,17 @@ class BinaryCrossEntropy(Loss):
         self._grad: np.ndarray | None = None
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        if y_true.ndim == 1 and y_pred.ndim == 2 and len(y_true) == len(y_pred):
+            # Class ids: one output is a 0/1 target; several are one-vs-rest, one-hot encoded.
+            classes = max(y_pred.shape[1], 2)
+            check_labels(y_true, classes)
+            y_true = y_true.reshape(-1, 1) if y_pred.shape[1] == 1 else y_true
+            y_true = targets_as_rows(y_true, classes, y_pred.dtype)
         if y_true.shape != y_pred.shape:
             raise ValueError(
-                f"BinaryCrossEntropy expected targets of the predictions' shape {y_pred.shape}. "
-                f"Received targets of shape {y_true.shape}."
+                f"BinaryCrossEntropy expected targets of the predictions' shape {y_pred.shape} "
+                f"or class ids of shape ({len(y_pred)},). Received targets of shape "
+                f"{y_true.shape}."
             )
         t = y_true.astype(y_pred.dtype, copy=False)
         if self.from_logits:

@@ -1,8 +1,22 @@
-"""Classification metrics from true and predicted class ids."""
+"""Classification metrics: correct predictions in a batch, the confusion matrix, and precision,
+recall and F1 per class."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def count_correct(scores: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> int:
+    """How many rows of ``scores`` pick the class of ``y``.
+
+    Shape:
+        - scores: ``(N, C)``; with ``C == 1``, class 1 is ``score > threshold``.
+        - y: ``(N,)`` class ids or ``(N, C)`` target rows (their argmax is the class).
+    """
+    if scores.shape[1] == 1:  # one output: a binary decision at the threshold
+        return int(np.sum((scores[:, 0] > threshold) == (y.reshape(len(y), -1)[:, 0] > 0.5)))
+    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    return int(np.sum(scores.argmax(axis=1) == labels))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:

@@ -1,29 +1,28 @@
-"""``Sequential``: a stack of layers with a loss and an optimizer; fit, evaluate and predict.
+"""``Sequential``: a stack of layers; forward and backward passes, predictions, model files.
 
-The training loop itself lives in ``training.py``; saving and loading in ``saving.py``.
+It inherits ``compile``, ``fit`` and ``evaluate`` from ``training.Trainer``; the file format is
+``saving.py``'s, which knows nothing of models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from barenet.activations import Sigmoid, Softmax, Tanh, softmax
+from barenet.activations import Activation, Sigmoid, Softmax, Tanh, softmax
+from barenet.callbacks import History
 from barenet.layers import Dense, Layer
-from barenet.losses import BinaryCrossEntropy, CrossEntropy, Loss, get_loss
-from barenet.optimizers import Optimizer, get_optimizer
-
-if TYPE_CHECKING:
-    from barenet.callbacks import Callback
-    from barenet.training import Augmentation, History
+from barenet.losses import LOSSES, BinaryCrossEntropy, CrossEntropy
+from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
+from barenet.training import Trainer, check_inputs
 
 DTYPES = ("float32", "float64")
 
 
-class Sequential:
+class Sequential(Trainer):
     """Layers applied one after another: ``y = layer_k(... layer_2(layer_1(X)))``.
 
     Args:
@@ -37,14 +36,10 @@ class Sequential:
     def __init__(self, layers: Sequence[Layer] | None = None, *, dtype: str = "float32") -> None:
         if str(dtype) not in DTYPES:
             raise ValueError(f"Sequential expected dtype in {DTYPES}. Received: dtype={dtype!r}")
+        super().__init__()
         self.dtype = np.dtype(dtype)
         self.layers: list[Layer] = []
-        self.loss: Loss | None = None
-        self.optimizer: Optimizer | None = None
-        self.history: History | None = None
         self.metadata: dict[str, Any] = {}  # free-form: preset, preprocessing, metrics ...
-        self.input_shape: tuple[int, ...] | None = None  # per sample, learned from the data
-        self.stop_training = False  # set by a callback to end fit() after this epoch
         for layer in layers or ():
             self.add(layer)
 
@@ -53,18 +48,6 @@ class Sequential:
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expected a Layer. Received: {layer!r}")
         self.layers.append(layer.astype(self.dtype))
-        return self
-
-    def compile(self, loss: str | Loss, optimizer: str | Optimizer = "adam") -> Sequential:
-        """Choose the loss and the optimizer, by name or as objects; returns self.
-
-        A final ``Softmax`` trained with ``CrossEntropy(from_logits=True)`` (or a final
-        ``Sigmoid`` with ``BinaryCrossEntropy(from_logits=True)``) is fused into the loss: training
-        feeds the loss the scores before that layer, so the gradient is the exact, stable
-        ``(softmax - onehot) / N``. Predictions still pass through the layer.
-        """
-        self.loss = get_loss(loss)
-        self.optimizer = get_optimizer(optimizer)
         return self
 
     @property
@@ -123,10 +106,22 @@ class Sequential:
         return dY
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """Yield ``(name, parameter, gradient)`` for every parameter, e.g. ``"layers.0.weight"``."""
+        """Yield ``(name, parameter, gradient)`` for every parameter, e.g. ``"layers.0.weight"``.
+
+        The gradient is the array the layer holds now, so a layer's ``backward`` may write into
+        its gradient arrays or replace them; training and ``gradcheck`` both read them here.
+        """
         for index, layer in enumerate(self.layers):
             for key, param in layer.params.items():
-                yield f"layers.{index}.{key}", param, layer.grads[key]
+                grad = layer.grads.get(key)
+                if grad is None or grad.shape != param.shape:
+                    raise ValueError(
+                        f"{type(layer).__name__} (layer {index}) holds a gradient for "
+                        f"params[{key!r}] of shape {None if grad is None else grad.shape}, "
+                        f"expected {param.shape}: its backward() must set grads[{key!r}] to "
+                        "an array of the parameter's shape."
+                    )
+                yield f"layers.{index}.{key}", param, grad
 
     def buffers(self) -> Iterator[tuple[str, np.ndarray]]:
         """Yield ``(name, array)`` for state saved but not trained, e.g. batch-norm statistics."""
@@ -155,41 +150,6 @@ class Sequential:
 
     # -- training and inference ---------------------------------------------------------------
 
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        *,
-        epochs: int,
-        batch_size: int | None = 32,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-        validation_split: float = 0.0,
-        shuffle: bool = True,
-        callbacks: Sequence[Callback] = (),
-        verbose: int = 1,
-        seed: int | None = None,
-        steps_per_epoch: int | None = None,
-        augment: Augmentation | None = None,
-    ) -> History:
-        """Train with mini-batches; see ``barenet.training.fit`` for every argument."""
-        from barenet.training import fit
-
-        return fit(
-            self,
-            X,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            shuffle=shuffle,
-            callbacks=callbacks,
-            verbose=verbose,
-            seed=seed,
-            steps_per_epoch=steps_per_epoch,
-            augment=augment,
-        )
-
     def batches(self, X: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield ``(slice, batch)`` over X in order, each batch converted to the model's dtype."""
         X = check_inputs(X)
@@ -200,6 +160,14 @@ class Sequential:
     def as_batch(self, X: np.ndarray) -> np.ndarray:
         """Convert a batch to the model's dtype (no copy when it already is)."""
         return np.ascontiguousarray(X, dtype=self.dtype)
+
+    def output_size(self, input_shape: tuple[int, ...] | None = None) -> int:
+        """Outputs per sample, from one forward pass of a zero sample of ``input_shape`` (the
+        model's own by default); a shape the layers cannot take raises their ValueError."""
+        shape = input_shape if input_shape is not None else self.input_shape
+        if shape is None:
+            raise ValueError("output_size() needs an input_shape: the model has not seen data.")
+        return int(self.forward(np.zeros((1, *shape), self.dtype), logits=True).shape[1])
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The raw outputs of the last layer, computed in batches.
@@ -242,21 +210,6 @@ class Sequential:
         logits = isinstance(self.loss, BinaryCrossEntropy) and self.loss.from_logits
         return 0.0 if logits and not isinstance(self.layers[-1], Sigmoid) else 0.5
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
-        """Mean loss and accuracy over (X, y), computed in batches: ``{"loss", "accuracy"}``."""
-        from barenet.training import count_correct
-
-        if self.loss is None:
-            raise ValueError("evaluate() needs a loss: call model.compile(loss, optimizer) first.")
-        y = np.asarray(y)
-        check_lengths(X, y)
-        total_loss, correct = 0.0, 0
-        for rows, batch in self.batches(X, batch_size):
-            scores = self.forward(batch, logits=True)
-            total_loss += self.loss.forward(scores, y[rows]) * len(scores)
-            correct += count_correct(scores, y[rows], self.decision_threshold)
-        return {"loss": total_loss / len(X), "accuracy": correct / len(X)}
-
     # -- description and files ----------------------------------------------------------------
 
     def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
@@ -279,30 +232,73 @@ class Sequential:
         print(text)
         return text
 
-    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-        """Write the model to one ``.npz`` file, atomically; see ``barenet.saving``."""
-        from barenet.saving import save_model
+    def get_config(self) -> dict[str, Any]:
+        """The JSON-ready architecture: dtype, input shape, layer configs and the loss."""
+        for layer in self.layers:
+            if type(layer) is Activation:
+                raise ValueError(
+                    "Cannot save a model with a custom Activation(fn, derivative): a file stores "
+                    "no Python functions. Use a built-in activation layer instead."
+                )
+        loss = self.loss
+        return {
+            "dtype": self.dtype.name,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "layers": [
+                {"class": type(lyr).__name__, "config": lyr.get_config()} for lyr in self.layers
+            ],
+            "loss": {"name": loss.name, "config": loss.get_config()} if loss is not None else None,
+        }
 
-        return save_model(self, path, metadata)
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A new model with the architecture of ``get_config()`` (initial weights)."""
+        model = cls(dtype=config["dtype"])
+        for entry in config["layers"]:
+            if entry["class"] not in Layer.registry:
+                raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
+            model.add(Layer.registry[entry["class"]].from_config(entry["config"]))
+        if config.get("loss"):
+            model.loss = LOSSES[config["loss"]["name"]](**config["loss"]["config"])
+        if config.get("input_shape") is not None:
+            model.input_shape = tuple(config["input_shape"])
+        return model
+
+    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+        """Write the model to one ``.npz`` file, atomically; returns its path.
+
+        The file holds every parameter and buffer under its dotted name, the architecture, the
+        training history and ``metadata`` (merged into ``self.metadata``); see ``saving.py``.
+        """
+        if metadata:
+            self.metadata.update(metadata)
+        description = {
+            **self.get_config(),
+            "history": self.history.history if self.history is not None else None,
+            "metadata": self.metadata,
+        }
+        return write_model_file(path, dict(self.state()), description)
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n], dtype={self.dtype.name!r})"
 
 
-def check_inputs(X: np.ndarray) -> np.ndarray:
-    """Return X as an array, or raise ValueError when it is empty, non-numeric or not finite."""
-    X = np.asarray(X)
-    if X.ndim < 2:
-        raise ValueError(f"Expected X of shape (N, features...), got {X.shape}.")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"Expected numeric X, got dtype {X.dtype}.")
-    if np.issubdtype(X.dtype, np.inexact) and not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).sum())
-        raise ValueError(f"X contains {bad} NaN or infinite values; clean or impute them first.")
-    return X
+def load_model(path: str | Path) -> Sequential:
+    """Rebuild a model saved by ``Sequential.save``, weights, history and metadata included.
 
-
-def check_lengths(X: np.ndarray, y: np.ndarray) -> None:
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels; they must match.")
+    Raises:
+        ModelFileError: the file is missing, corrupt, foreign, pickled or inconsistent; the
+            message names the file and the problem.
+    """
+    arrays, description = read_model_file(path)
+    try:
+        model = Sequential.from_config(description)
+    except (KeyError, TypeError, ValueError) as error:
+        reason = str(error) if type(error) is ValueError else repr(error)
+        raise ModelFileError(f"{path} has an invalid model description: {reason}.") from None
+    copy_arrays(path, dict(model.state()), arrays)
+    model.metadata = description.get("metadata") or {}
+    if description.get("history"):
+        model.history = History(description["history"])
+    return model

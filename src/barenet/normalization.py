@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from barenet.configurable import check_positive_int
 from barenet.layers import Layer
 
 
@@ -29,10 +30,7 @@ class _BatchNorm(Layer):
     def __init__(self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         name = type(self).__name__
-        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(
-                f"{name} expected a positive integer num_features. Received: {num_features!r}"
-            )
+        check_positive_int(name, num_features=num_features)
         if not 0.0 < momentum <= 1.0:
             raise ValueError(f"{name} expected momentum in (0, 1]. Received: {momentum!r}")
         if not eps > 0:

@@ -6,10 +6,13 @@ moments) per position in those lists. It knows nothing of layers or models.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from barenet.configurable import Configurable
 
 Schedule = Callable[[int], float]
 
@@ -19,8 +22,12 @@ def _check(name: str, value: float, low: float, high: float = float("inf")) -> N
         raise ValueError(f"Invalid {name}: {value}")
 
 
-class Optimizer:
-    """Base class. ``learning_rate`` is a number or a schedule ``step -> learning rate``."""
+class Optimizer(Configurable):
+    """Base class. ``learning_rate`` is a number or a schedule ``step -> learning rate``.
+
+    A subclass states its update rule in ``update`` and the per-parameter state it needs in
+    ``init_state``; ``step`` applies it to every parameter.
+    """
 
     def __init__(self, learning_rate: float | Schedule, weight_decay: float = 0.0) -> None:
         if not callable(learning_rate):
@@ -39,7 +46,12 @@ class Optimizer:
         return self.learning_rate
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """Apply one update to every parameter, in place."""
+        """Apply one update to every parameter, in place.
+
+        Args:
+            params: the parameters, in the same order at every step.
+            grads: ``grads[i]`` is dLoss/d``params[i]`` for the current batch.
+        """
         if self._state is None:
             self._state = [self.init_state(p) for p in params]
         elif len(self._state) != len(params):
@@ -53,19 +65,28 @@ class Optimizer:
         self.iterations += 1
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """The state this optimizer keeps for ``param`` (velocity, moments), made at the first
+        step."""
         return {}
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
     ) -> None:
+        """Update one parameter in place from its gradient, by this optimizer's rule.
+
+        Args:
+            param: the parameter, changed in place.
+            grad: dLoss/dparam for the current batch.
+            state: this parameter's state from ``init_state``, changed in place.
+            lr: the learning rate of this step (a schedule's value at the current step).
+
+        Shape:
+            - param, grad and each array of state: the same shape, any.
+        """
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class SGD(Optimizer):
@@ -247,12 +268,13 @@ class RMSprop(Optimizer):
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
 
 
+# Every optimizer by name: the single source of the names that the command line, training
+# recipes and config files accept. Each entry is called with keyword arguments, at least
+# ``learning_rate`` and ``weight_decay``.
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "sgd": SGD,
-    "momentum": lambda learning_rate=0.01, **kw: SGD(learning_rate, momentum=0.9, **kw),
-    "nesterov": lambda learning_rate=0.01, **kw: SGD(
-        learning_rate, momentum=0.9, nesterov=True, **kw
-    ),
+    "momentum": functools.partial(SGD, momentum=0.9),
+    "nesterov": functools.partial(SGD, momentum=0.9, nesterov=True),
     "adam": Adam,
     "adamw": AdamW,
     "rmsprop": RMSprop,

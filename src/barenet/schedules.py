@@ -7,6 +7,7 @@ print and compare nicely.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -87,3 +88,34 @@ class CosineDecay:
         progress = min(1.0, (step - self.warmup_steps) / (self.total_steps - self.warmup_steps))
         cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * cosine
+
+
+def constant_over_run(learning_rate: float, total_steps: int, warmup_steps: int = 0) -> float:
+    """The same learning rate for the whole run (no warm-up)."""
+    return learning_rate
+
+
+def cosine_over_run(learning_rate: float, total_steps: int, warmup_steps: int = 0) -> CosineDecay:
+    """Warm up linearly, then follow a half cosine down to 0 at the end of the run."""
+    return CosineDecay(learning_rate, total_steps, min(warmup_steps, total_steps - 1))
+
+
+# A schedule over a whole training run, by name: the single source of the names that the command
+# line, training recipes and config files accept. Each entry maps (learning_rate, total_steps,
+# warmup_steps) to what an optimizer takes as its learning rate: a number or a schedule.
+SCHEDULES: dict[str, Callable[[float, int, int], float | Callable[[int], float]]] = {
+    "constant": constant_over_run,
+    "cosine": cosine_over_run,
+}
+
+
+def get_schedule(
+    name: str, learning_rate: float, total_steps: int, warmup_steps: int = 0
+) -> float | Callable[[int], float]:
+    """The learning rate (or schedule) named ``name`` over a run of ``total_steps`` updates."""
+    try:
+        factory = SCHEDULES[name]
+    except KeyError:
+        valid = ", ".join(sorted(SCHEDULES))
+        raise ValueError(f"Unknown schedule {name!r}. Expected one of: {valid}.") from None
+    return factory(learning_rate, total_steps, warmup_steps)

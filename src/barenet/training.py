@@ -1,181 +1,277 @@
-"""The fit loop: shuffle, forward, loss, backward, step, metrics, evaluate, callbacks."""
+"""Training: ``Trainer`` gives a model ``compile``, ``fit`` and ``evaluate``.
+
+``Sequential`` inherits it (the ``Model(Trainer)`` pattern of Keras), so the model and its training
+loop never import each other. One epoch reads top to bottom: shuffle -> forward -> loss ->
+backward -> step -> metrics, then evaluate -> callbacks.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
-from barenet.callbacks import Callback, ProgressLogger
-from barenet.losses import check_labels
-from barenet.model import check_inputs, check_lengths
-
-# A training-time transformation of a batch of inputs, given fit's random generator.
-Augmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+from barenet.callbacks import Callback, History, ProgressLogger
+from barenet.configurable import check_positive_int
+from barenet.losses import Loss, check_labels, get_loss
+from barenet.metrics import count_correct
+from barenet.optimizers import Optimizer, get_optimizer
 
 if TYPE_CHECKING:
     from barenet.model import Sequential
+
+# A training-time transformation of a batch of inputs, given fit's random generator.
+Augmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+TrainerT = TypeVar("TrainerT", bound="Trainer")
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the model keeps its last finite weights."""
 
 
-class History:
-    """Per-epoch metrics: ``history.history["loss"][e]`` is the training loss of epoch ``e``."""
+class Trainer:
+    """The training half of a model: a loss and an optimizer, ``fit`` and ``evaluate``.
+
+    A subclass provides the model half: ``forward``, ``backward``, ``parameters``, the weights
+    and batching (see ``Sequential``).
+    """
 
     def __init__(self) -> None:
-        self.epoch: list[int] = []
-        self.history: dict[str, list[float | None]] = {}
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.history: History | None = None
+        self.input_shape: tuple[int, ...] | None = None  # per sample, learned from the data
+        self.stop_training = False  # set by a callback to end fit() after this epoch
 
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        """Record one epoch; every list stays aligned with ``epoch`` (None where not measured)."""
-        for key in logs.keys() - self.history.keys():
-            self.history[key] = [None] * len(self.epoch)
-        self.epoch.append(epoch)
-        for key, values in self.history.items():
-            values.append(logs.get(key))
+    def compile(self: TrainerT, loss: str | Loss, optimizer: str | Optimizer = "adam") -> TrainerT:
+        """Choose the loss and the optimizer, by name or as objects; returns self.
 
-    def __repr__(self) -> str:
-        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+        A final ``Softmax`` trained with ``CrossEntropy(from_logits=True)`` (or a final
+        ``Sigmoid`` with ``BinaryCrossEntropy(from_logits=True)``) is fused into the loss: training
+        feeds the loss the scores before that layer, so the gradient is the exact, stable
+        ``(softmax - onehot) / N``. Predictions still pass through the layer.
+        """
+        self.loss = get_loss(loss)
+        self.optimizer = get_optimizer(optimizer)
+        return self
 
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int,
+        batch_size: int | None = 32,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_split: float = 0.0,
+        shuffle: bool = True,
+        callbacks: Sequence[Callback] = (),
+        verbose: int = 1,
+        seed: int | None = None,
+        steps_per_epoch: int | None = None,
+        augment: Augmentation | None = None,
+    ) -> History:
+        """Train on (X, y) with mini-batch gradient descent.
 
-def count_correct(scores: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> int:
-    """How many rows of ``scores (N, C)`` pick the class of ``y`` ((N,) ids or (N, C) rows)."""
-    if scores.shape[1] == 1:  # one output: a binary decision at the threshold
-        return int(np.sum((scores[:, 0] > threshold) == (y.reshape(len(y), -1)[:, 0] > 0.5)))
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
-    return int(np.sum(scores.argmax(axis=1) == labels))
+        Args:
+            epochs: passes over the data (or of ``steps_per_epoch`` batches).
+            batch_size: samples per update; 1 is per-sample SGD, None is full-batch descent.
+            validation_data: ``(X_val, y_val)`` evaluated after each epoch.
+            validation_split: fraction of (X, y), taken from the end before shuffling, to hold
+                out for validation when ``validation_data`` is not given.
+            shuffle: visit the samples in a new random order each epoch.
+            callbacks: objects whose hooks (``on_epoch_end(epoch, logs)``, ...) observe training.
+            verbose: 1 prints one line per epoch; 0 is silent.
+            seed: seeds shuffling and augmentation; the same seed and initial weights give the
+                same run.
+            steps_per_epoch: if given, each epoch is this many batches drawn at random (the
+                tutorials' "rounds of 256 randomly drawn samples").
+            augment: called as ``augment(X_batch, rng)`` on each training batch before it is
+                converted, e.g. ``barenet.augment.RandomAffine()``; validation data is left as is.
 
+        Shape:
+            - X: ``(N, *input_shape)``, any numeric dtype (converted one batch at a time).
+            - y: ``(N,)`` class ids or ``(N, C)`` targets.
 
-def fit(
-    model: Sequential,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int | None = 32,
-    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    validation_split: float = 0.0,
-    shuffle: bool = True,
-    callbacks: Sequence[Callback] = (),
-    verbose: int = 1,
-    seed: int | None = None,
-    steps_per_epoch: int | None = None,
-    augment: Augmentation | None = None,
-) -> History:
-    """Train ``model`` on (X, y) with mini-batch gradient descent.
+        Returns:
+            A ``History``; also kept as ``self.history``.
 
-    Args:
-        epochs: passes over the data (or of ``steps_per_epoch`` batches).
-        batch_size: samples per update; 1 is per-sample SGD, None is full-batch gradient descent.
-        validation_data: ``(X_val, y_val)`` evaluated after each epoch.
-        validation_split: fraction of (X, y), taken from the end before shuffling, to hold out
-            for validation when ``validation_data`` is not given.
-        shuffle: visit the samples in a new random order each epoch.
-        callbacks: objects whose hooks (``on_epoch_end(epoch, logs)``, ...) observe training.
-        verbose: 1 prints one line per epoch; 0 is silent.
-        seed: seeds the shuffling; the same seed and initial weights give the same run.
-        steps_per_epoch: if given, each epoch is this many batches drawn at random (the
-            tutorials' "rounds of 256 randomly drawn samples").
-        augment: called as ``augment(X_batch, rng)`` on each training batch before it is
-            converted, e.g. ``barenet.augment.RandomAffine()``; validation data is left as is.
-
-    Shape:
-        - X: ``(N, *input_shape)``, any numeric dtype (converted per batch).
-        - y: ``(N,)`` class ids or ``(N, C)`` targets.
-
-    Returns:
-        A ``History``; also kept as ``model.history``.
-
-    Raises:
-        TrainingDiverged: the loss became NaN or infinite.
-    """
-    if model.loss is None or model.optimizer is None:
-        raise ValueError("fit() needs a loss and an optimizer: call model.compile(...) first.")
-    X, y = check_inputs(X), np.asarray(y)
-    check_lengths(X, y)
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit expected a positive integer epochs. Received: epochs={epochs!r}")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"fit expected batch_size >= 1 or None. Received: {batch_size!r}")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split!r}")
-    if validation_data is None and validation_split > 0:
-        held_out = max(1, int(len(X) * validation_split))
-        validation_data = (X[-held_out:], y[-held_out:])
-        X, y = X[:-held_out], y[:-held_out]
-    # One forward on a single sample checks the feature count and tells the number of outputs.
-    outputs = model.forward(model.as_batch(X[:1]), logits=True).shape[1]
-    check_labels(y, outputs)
-
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    batch = n if batch_size is None else min(batch_size, n)
-    params = [param for _, param, _ in model.parameters()]
-    grads = [grad for _, _, grad in model.parameters()]
-    threshold = model.decision_threshold
-    model.input_shape = X.shape[1:]
-    model.history = history = History()
-    model.stop_training = False
-    callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
-    for callback in callbacks:
-        callback.set_model(model)
-        callback.on_train_begin()
-
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below
-        for epoch in range(epochs):
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch)
-            started = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            if steps_per_epoch is not None:
-                order = order[: steps_per_epoch * batch]
-            last_good = model.get_weights()
-            loss_sum, correct = 0.0, 0
-            for step, start in enumerate(range(0, len(order), batch)):
-                rows = order[start : start + batch]
-                X_batch, y_batch = X[rows], y[rows]
-                if augment is not None:
-                    X_batch = augment(X_batch, rng)
-                X_batch = model.as_batch(X_batch)
-                scores = model.forward(X_batch, training=True, logits=True)
-                loss = model.loss.forward(scores, y_batch)
-                if not math.isfinite(loss):
-                    _keep_finite_weights(model, params, last_good)
-                    raise TrainingDiverged(
-                        f"Training diverged in epoch {epoch + 1}, batch {step + 1}: the loss "
-                        f"became {loss}. Try a smaller learning rate (it was "
-                        f"{model.optimizer.current_learning_rate():g}); the model keeps its last "
-                        "finite weights."
-                    )
-                model.backward(model.loss.backward(), logits=True, input_grad=False)
-                model.optimizer.step(params, grads)
-                loss_sum += loss * len(rows)
-                correct += count_correct(scores, y_batch, threshold)
+        Raises:
+            TrainingDiverged: the loss became NaN or infinite.
+        """
+        check_positive_int("fit", epochs=epochs)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"fit expected batch_size >= 1 or None. Received: {batch_size!r}")
+        X, y, validation_data = self._fit_data(X, y, validation_data, validation_split)
+        rng = np.random.default_rng(seed)
+        batch = len(X) if batch_size is None else min(batch_size, len(X))
+        self.input_shape = X.shape[1:]
+        self.history = history = History()
+        self.stop_training = False
+        callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
+        for callback in callbacks:
+            callback.set_model(cast("Sequential", self))  # fit runs on a model
+            callback.on_train_begin()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught per batch
+            for epoch in range(epochs):
                 for callback in callbacks:
-                    callback.on_batch_end(step, {"loss": loss_sum / (start + len(rows))})
-            logs = {"loss": loss_sum / len(order), "accuracy": correct / len(order)}
-            if validation_data is not None:
-                scores_val = model.evaluate(*validation_data)
-                logs |= {"val_loss": scores_val["loss"], "val_accuracy": scores_val["accuracy"]}
-            logs["seconds"] = time.perf_counter() - started
+                    callback.on_epoch_begin(epoch)
+                started = time.perf_counter()
+                order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+                if steps_per_epoch is not None:
+                    order = order[: steps_per_epoch * batch]
+                logs = self._train_epoch(X, y, order, batch, epoch, rng, augment, callbacks)
+                if validation_data is not None:
+                    measured = self.evaluate(*validation_data)
+                    logs |= {"val_loss": measured["loss"], "val_accuracy": measured["accuracy"]}
+                logs["seconds"] = time.perf_counter() - started
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)  # may add metrics to logs
+                history.append(epoch, logs)
+                if self.stop_training:
+                    break
+        for callback in callbacks:
+            callback.on_train_end()
+        return history
+
+    def _fit_data(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray] | None,
+        validation_split: float,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Check the training data against the model and split off the validation part."""
+        if self.loss is None or self.optimizer is None:
+            raise ValueError("fit() needs a loss and an optimizer: call model.compile(...) first.")
+        X, y = check_inputs(X), np.asarray(y)
+        check_lengths(X, y)
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split!r}")
+        if validation_data is None and validation_split > 0:
+            held_out = max(1, int(len(X) * validation_split))
+            validation_data = (X[-held_out:], y[-held_out:])
+            X, y = X[:-held_out], y[:-held_out]
+        check_labels(y, self.output_size(X.shape[1:]))  # also checks the feature count
+        return X, y, validation_data
+
+    def _train_epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        order: np.ndarray,
+        batch: int,
+        epoch: int,
+        rng: np.random.Generator,
+        augment: Augmentation | None,
+        callbacks: Sequence[Callback],
+    ) -> dict[str, float]:
+        """One pass over the samples in ``order``, ``batch`` at a time; the epoch's mean loss
+        and accuracy."""
+        assert self.loss is not None and self.optimizer is not None
+        last_good = self.get_weights()
+        threshold = self.decision_threshold
+        loss_sum, correct = 0.0, 0
+        for step, start in enumerate(range(0, len(order), batch)):
+            rows = order[start : start + batch]
+            X_batch, y_batch = X[rows], y[rows]
+            if augment is not None:
+                X_batch = augment(X_batch, rng)
+            # Forward, then the loss on the scores (before a fused softmax).
+            scores = self.forward(self.as_batch(X_batch), training=True, logits=True)
+            loss = self.loss.forward(scores, y_batch)
+            if not math.isfinite(loss):
+                raise self._diverged(epoch, step, loss, last_good)
+            # Backward, then one step on the gradients the layers hold now.
+            self.backward(self.loss.backward(), logits=True, input_grad=False)
+            current = list(self.parameters())
+            self.optimizer.step(
+                [param for _, param, _ in current], [grad for _, _, grad in current]
+            )
+            # Metrics.
+            loss_sum += loss * len(rows)
+            correct += count_correct(scores, y_batch, threshold)
             for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)  # may add metrics to logs
-            history.append(epoch, logs)
-            if model.stop_training:
-                break
-    for callback in callbacks:
-        callback.on_train_end()
-    return history
+                callback.on_batch_end(step, {"loss": loss_sum / (start + len(rows))})
+        return {"loss": loss_sum / len(order), "accuracy": correct / len(order)}
+
+    def _diverged(
+        self, epoch: int, step: int, loss: float, last_good: list[np.ndarray]
+    ) -> TrainingDiverged:
+        """Roll back to the epoch's start if a weight is no longer finite; the error to raise."""
+        assert self.optimizer is not None
+        if not all(np.isfinite(param).all() for _, param, _ in self.parameters()):
+            self.set_weights(last_good)
+        return TrainingDiverged(
+            f"Training diverged in epoch {epoch + 1}, batch {step + 1}: the loss became {loss}. "
+            f"Try a smaller learning rate (it was {self.optimizer.current_learning_rate():g}); "
+            "the model keeps its last finite weights."
+        )
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+        """Mean loss and accuracy over (X, y), computed in batches: ``{"loss", "accuracy"}``."""
+        if self.loss is None:
+            raise ValueError("evaluate() needs a loss: call model.compile(loss, optimizer) first.")
+        y = np.asarray(y)
+        check_lengths(X, y)
+        threshold = self.decision_threshold
+        total_loss, correct = 0.0, 0
+        for rows, batch in self.batches(X, batch_size):
+            scores = self.forward(batch, logits=True)
+            total_loss += self.loss.forward(scores, y[rows]) * len(scores)
+            correct += count_correct(scores, y[rows], threshold)
+        return {"loss": total_loss / len(X), "accuracy": correct / len(X)}
+
+    # -- the model half, provided by a subclass (see Sequential) --------------------------------
+
+    def forward(self, X: np.ndarray, training: bool = False, *, logits: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(
+        self, dY: np.ndarray, *, logits: bool = False, input_grad: bool = True
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def get_weights(self) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def as_batch(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def batches(self, X: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
+        raise NotImplementedError
+
+    def output_size(self, input_shape: tuple[int, ...] | None = None) -> int:
+        raise NotImplementedError
+
+    @property
+    def decision_threshold(self) -> float:
+        raise NotImplementedError
 
 
-def _keep_finite_weights(
-    model: Sequential, params: Sequence[np.ndarray], last_good: list[np.ndarray]
-) -> None:
-    """After a non-finite loss, roll back to the epoch's start if any weight is not finite."""
-    if not all(np.isfinite(param).all() for param in params):
-        model.set_weights(last_good)
+def check_inputs(X: np.ndarray) -> np.ndarray:
+    """Return X as an array, or raise ValueError when it is empty, non-numeric or not finite."""
+    X = np.asarray(X)
+    if X.ndim < 2:
+        raise ValueError(f"Expected X of shape (N, features...), got {X.shape}.")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"Expected numeric X, got dtype {X.dtype}.")
+    if np.issubdtype(X.dtype, np.inexact) and not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).sum())
+        raise ValueError(f"X contains {bad} NaN or infinite values; clean or impute them first.")
+    return X
+
+
+def check_lengths(X: np.ndarray, y: np.ndarray) -> None:
+    """Raise ValueError unless X and y hold the same number of samples."""
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels; they must match.")

@@ -1,0 +1,64 @@
+"""``barenet serve``: the drawing page and the prediction API on a local web server."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import click
+
+from barenet.cli.common import stderr
+from barenet.cli.options import model_option
+from barenet.digits.shipped import open_model
+
+INSTALL_HINT = "barenet serve needs FastAPI and uvicorn: pip install 'barenet[serve]'."
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise a one-line ClickException when ``host:port`` cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"Cannot listen on {host}:{port} ({error.strerror}); choose another --port or "
+                "--host."
+            ) from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@model_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+)
+def serve_command(model_path: str | None, host: str, port: int) -> None:
+    """Serve a page to draw digits on, with live predictions, and its JSON API.
+
+    Open the printed address in a browser. One log line per request; Ctrl-C stops the server.
+    """
+    try:
+        import uvicorn
+
+        from barenet.web.app import create_app
+    except ImportError:
+        raise click.ClickException(INSTALL_HINT) from None
+    model, path = open_model(model_path)
+    check_port_free(host, port)
+    if not is_loopback(host):
+        stderr.print(
+            f"[yellow]Note[/]: listening on {host}, so other machines can reach this server."
+        )
+    stderr.print(f"Serving {path.name}: open http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(create_app(model, path.name), host=host, port=port, log_level="info")

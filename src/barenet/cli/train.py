@@ -1,0 +1,123 @@
+"""``barenet train``: train a network with a live progress bar, then save it and its history."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from barenet.atomic import atomic_write_text
+from barenet.cli.common import (
+    INTERRUPTED,
+    describe_data,
+    emit_json,
+    require_matplotlib,
+    stderr,
+    stdout,
+)
+from barenet.cli.options import config_from_options, json_option, training_options
+from barenet.cli.progress import RichProgress
+from barenet.datasets import Dataset, load_data
+from barenet.digits.config import TrainConfig
+from barenet.digits.presets import DEFAULT_PRESET
+from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_epoch, train
+
+
+def run_with_progress(
+    config: TrainConfig, data: Dataset, console: Console, preset: str | None
+) -> TrainedRun:
+    """Train ``config`` on ``data`` while drawing its progress on ``console``."""
+    progress = RichProgress(config.epochs, steps_per_epoch(config, len(data.x_train)), console)
+    try:
+        return train(config, data, callbacks=[progress], preset=preset)
+    finally:
+        progress.close()
+
+
+@click.command("train")
+@training_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to save the model (default: <preset>.npz).",
+)
+@json_option
+@click.option(
+    "--plot",
+    is_flag=False,
+    flag_value="",
+    type=click.Path(dir_okay=False),
+    help="Save the learning curves as a PNG [FILE: beside the model, <model>.curves.png].",
+)
+def train_command(
+    preset: str | None,
+    data_path: str | None,
+    out: str | None,
+    as_json: bool,
+    plot: str | None,
+    **options: Any,
+) -> None:
+    """Train a network on MNIST (or --data) with a live progress bar, then save it."""
+    if plot is not None:
+        require_matplotlib()  # before training, not after it
+    config = config_from_options(preset, options)
+    name = preset or DEFAULT_PRESET
+    data = load_data(data_path)  # train() applies --train-limit
+    describe_data(data, stderr)
+    images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
+    stderr.print(
+        f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
+        f"{config.epochs} epochs{images}"
+    )
+    run = run_with_progress(config, data, stderr, name)
+    model_path = run.model.save(out or f"{name}.npz")
+    history = run.model.history.history if run.model.history else {}
+    history_path = model_path.with_suffix(".history.json")
+    atomic_write_text(history_path, json.dumps(history, indent=1))
+    curves_path = None
+    if plot is not None and history.get("loss"):
+        from barenet.report.plots import learning_curves, save_png
+
+        figure = learning_curves(history, f"Learning curves: {model_path.name}")
+        curves_path = save_png(figure, plot or model_path.with_suffix(".curves.png"))
+    if as_json:
+        emit_json(_summary(run, model_path, history, curves_path))
+    else:
+        _print_summary(run, model_path, history_path, curves_path)
+    if run.interrupted:
+        sys.exit(INTERRUPTED)
+
+
+def _summary(
+    run: TrainedRun, model_path: Path, history: dict[str, Any], curves_path: Path | None
+) -> dict[str, Any]:
+    """What ``--json`` prints: stable keys, documented in the README."""
+    return {
+        "model": str(model_path),
+        "test_accuracy": run.test_accuracy,
+        "test_loss": run.test_loss,
+        "epochs": run.epochs,
+        "train_seconds": run.train_seconds,
+        "history": history,
+        "interrupted": run.interrupted,
+        **({"plot": str(curves_path)} if curves_path else {}),
+    }
+
+
+def _print_summary(
+    run: TrainedRun, model_path: Path, history_path: Path, curves_path: Path | None
+) -> None:
+    if run.interrupted:
+        stdout.print(f"Interrupted after {run.epochs} complete epochs; keeping what was trained.")
+    epochs = f"{run.epochs} epoch" + ("" if run.epochs == 1 else "s")
+    stdout.print(
+        f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
+        f"trained in {run.train_seconds:.1f} s ({epochs})"
+    )
+    stdout.print(f"Saved the model to {model_path} and its history to {history_path}")
+    if curves_path:
+        stdout.print(f"Saved the learning curves to {curves_path}")

@@ -1,0 +1,55 @@
+"""``Dataset``: train and test splits of digit images, as every loader returns them."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HOLD_OUT_FRACTION = 1 / 7  # MNIST's own test share: 10,000 of 70,000
+
+
+class DataError(ValueError):
+    """A data file is missing, malformed or does not match the expected layout."""
+
+
+@dataclass
+class Dataset:
+    """Train and test splits of 28x28 digit images.
+
+    Shape:
+        - x_train, x_test: ``(N, 28, 28)`` uint8; y_train, y_test: ``(N,)`` uint8 in 0..9.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    notes: list[str] = field(default_factory=list)  # what the loader decided, said to the user
+
+    def checksum(self) -> str:
+        """SHA256 of the four arrays' bytes: which data a model was trained on."""
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def limit_train(self, count: int | None) -> Dataset:
+        """The same data with only the first ``count`` training samples."""
+        if count is None:
+            return self
+        if count < 1:
+            raise DataError(f"--train-limit must be at least 1. Received: {count}")
+        return dataclasses.replace(self, x_train=self.x_train[:count], y_train=self.y_train[:count])
+
+
+def hold_out(images: np.ndarray, labels: np.ndarray, source: str, reason: str) -> Dataset:
+    """Split off the last 1/7 of the samples as a test set, with a note saying so."""
+    test = max(1, round(len(images) * HOLD_OUT_FRACTION))
+    if len(images) < 2:
+        raise DataError(f"{source} has {len(images)} sample; at least 2 are needed to split.")
+    note = f"{reason}: held out its last {test:,} samples as the test set."
+    return Dataset(images[:-test], labels[:-test], images[-test:], labels[-test:], source, [note])

@@ -1,0 +1,40 @@
+"""``load_data``: digits from any source a learner has, chosen by what the path is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from barenet.datasets.csvdata import read_digit_csv
+from barenet.datasets.dataset import DataError, Dataset, hold_out
+from barenet.datasets.idx import load_idx_folder
+from barenet.datasets.npz import load_npz
+from barenet.datasets.shipped import load_shipped_mnist
+
+
+def load_data(path: str | Path | None = None) -> Dataset:
+    """Load digits from ``path``: a folder of IDX files, a Keras ``.npz``, or a Kaggle-style CSV.
+
+    ``None`` means the shipped MNIST. A source without a test split gets one held out (the last
+    1/7 of its rows), and ``Dataset.notes`` says so.
+    """
+    if path is None:
+        return load_shipped_mnist()
+    path = Path(path)
+    if path.is_dir():
+        return load_idx_folder(path, verify=False)
+    if not path.exists():
+        raise DataError(f"{path} does not exist. Pass a folder of IDX files, an .npz or a .csv.")
+    if path.suffix == ".npz":
+        return load_npz(path)
+    if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+        images, labels = read_digit_csv(path)
+        if labels is None:
+            raise DataError(
+                f"{path} has no label column (784 columns per row): it is an unlabelled test set, "
+                "which can neither train nor evaluate a model. Pass the labelled train.csv."
+            )
+        return hold_out(images, labels, str(path), reason=f"{path.name} has no test split")
+    raise DataError(
+        f"{path}: unknown data format. Expected a folder of IDX files, a Keras-layout .npz "
+        "(x_train, y_train, x_test, y_test) or a CSV with a label column and 784 pixels."
+    )

@@ -1,0 +1,125 @@
+"""``TrainConfig``: everything that defines a training run of a digit model, as plain data.
+
+One field per ``barenet train`` option; it is saved inside every model file it trains. Names are
+checked against the library's registries, the single source of the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from barenet.activations import ACTIVATIONS
+from barenet.initializers import INITIALIZERS
+from barenet.losses import LOSSES
+from barenet.optimizers import OPTIMIZERS
+from barenet.schedules import SCHEDULES
+
+PIXELS_SIDE = 28
+PIXELS = PIXELS_SIDE * PIXELS_SIDE
+NO_OUTPUT_ACTIVATION = "none"
+
+
+def parse_widths(text: str) -> list[int]:
+    """``"784,128,10"`` or ``"784-128-10"`` -> ``[784, 128, 10]``; ValueError if not integers."""
+    return [int(part) for part in text.replace("-", ",").split(",") if part.strip()]
+
+
+def output_names() -> list[str]:
+    """What may follow the last layer: any activation, or ``"none"`` for raw scores."""
+    return [*ACTIVATIONS, NO_OUTPUT_ACTIVATION]
+
+
+def one_of(names: Iterable[str]) -> str:
+    """``"relu | tanh | ..."``: the valid names, for an error message."""
+    return " | ".join(names)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved inside the model file."""
+
+    layers: list[int] = field(default_factory=lambda: [784, 128, 64, 10])  # widths, in to out
+    conv: list[int] = field(default_factory=list)  # channels of conv blocks after the input
+    kernel_size: int = 5  # of every convolution (no padding, stride 1; 2x2 max pooling after)
+    batch_norm: bool = False  # after every convolution and hidden dense layer
+    augment: bool = False  # random shifts, rotations and scalings of the training images
+    activation: str = "relu"  # after every hidden layer: a name in ACTIVATIONS
+    output: str = "softmax"  # after the last layer: a name in ACTIVATIONS, or "none"
+    loss: str = "cross_entropy"  # a name in LOSSES
+    optimizer: str = "adam"  # a name in OPTIMIZERS
+    learning_rate: float = 1e-3
+    schedule: str = "constant"  # a name in SCHEDULES (cosine: decay to 0, after warm-up)
+    warmup_epochs: float = 0.0  # linear warm-up, for the cosine schedule
+    epochs: int = 10
+    batch_size: int | None = 128  # 1 = per-sample SGD, None = full-batch gradient descent
+    steps_per_epoch: int | None = None  # draw this many random batches per epoch ("rounds")
+    init: str = "he"  # weight initializer: a name in INITIALIZERS
+    bias_init: str = "zeros"
+    dropout: float = 0.0  # after every hidden activation
+    weight_decay: float = 0.0
+    seed: int = 0  # initial weights, dropout masks and shuffling
+    train_limit: int | None = None  # use only the first N training images
+    validation_split: float = 0.0  # held out from the end of the training images
+    test_every: int = 0  # also record test accuracy every N epochs (as the tutorials did)
+
+    def validate(self) -> None:
+        """Raise ValueError with the offending option when a value is out of range.
+
+        Names (activation, output, loss, optimizer, schedule, init) are checked against the
+        library's registries, so a name added there is valid here too.
+        """
+        checks = [
+            (
+                len(self.layers) >= 2 and all(w >= 1 for w in self.layers),
+                "layers",
+                "two or more positive widths, e.g. 784,128,10",
+            ),
+            (self.activation in ACTIVATIONS, "activation", one_of(ACTIVATIONS)),
+            (self.output in output_names(), "output", one_of(output_names())),
+            (self.loss in LOSSES, "loss", one_of(LOSSES)),
+            (self.optimizer in OPTIMIZERS, "optimizer", one_of(OPTIMIZERS)),
+            (self.schedule in SCHEDULES, "schedule", one_of(SCHEDULES)),
+            (self.init in INITIALIZERS, "init", one_of(INITIALIZERS)),
+            (self.bias_init in INITIALIZERS, "bias-init", one_of(INITIALIZERS)),
+            (all(c >= 1 for c in self.conv), "conv", "positive channel counts, e.g. 32,64"),
+            (self.kernel_size >= 1, "kernel-size", "at least 1"),
+            (self.epochs >= 1, "epochs", "at least 1"),
+            (
+                self.batch_size is None or self.batch_size >= 1,
+                "batch-size",
+                "at least 1, or 'full'",
+            ),
+            (self.train_limit is None or self.train_limit >= 1, "train-limit", "at least 1"),
+            (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
+            (self.learning_rate > 0, "learning-rate", "greater than 0"),
+            (self.weight_decay >= 0, "weight-decay", "0 or more"),
+            (0 <= self.validation_split < 1, "validation-split", "in [0, 1)"),
+        ]
+        for ok, option, expected in checks:
+            if not ok:
+                value = getattr(self, option.replace("-", "_"))
+                raise ValueError(f"--{option} must be {expected}. Received: {value!r}")
+        if self.layers[0] != PIXELS:
+            raise ValueError(
+                f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
+            )
+        if self.conv and self.conv_output_side() < 1:
+            raise ValueError(
+                f"--conv {','.join(map(str, self.conv))} with --kernel-size "
+                f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
+                "a smaller kernel."
+            )
+
+    def conv_output_side(self) -> int:
+        """Side of the images after the conv blocks (each: a valid convolution, then 2x2
+        pooling); 0 or less when they shrink to nothing."""
+        side = PIXELS_SIDE
+        for _ in self.conv:
+            side = (side - self.kernel_size + 1) // 2
+        return side
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,131 @@
+"""Repeated training runs: several seeds per variant, then the mean and spread of each variant.
+
+The classic assignment: "run it five times and report the average; then try an extra layer, a
+bigger batch, another learning rate." A variant is a set of changes to one base ``TrainConfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from barenet.datasets import Dataset
+from barenet.digits.config import TrainConfig, parse_widths
+from barenet.digits.recipe import TrainedRun, train
+
+Variant = dict[str, Any]
+
+
+def _parse_value(key: str, text: str, current: Any) -> Any:
+    if key in ("layers", "conv"):
+        return parse_widths(text)
+    if key == "batch_size" and text in ("full", "none", "None"):
+        return None
+    if isinstance(current, bool):
+        return text.lower() in ("1", "true", "yes")
+    if isinstance(current, int) or key in ("train_limit", "steps_per_epoch", "batch_size"):
+        return int(text)
+    if isinstance(current, float):
+        return float(text)
+    return text
+
+
+def parse_vary(specs: Sequence[str], base: TrainConfig) -> list[Variant]:
+    """``["learning_rate=0.1,0.01", "layers=784-128-10|784-256-10"]`` -> every combination.
+
+    Values are separated by ``,``, or by ``|`` when a value itself holds commas (layers).
+    """
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    axes: list[list[tuple[str, Any]]] = []
+    for spec in specs:
+        key, sep, values = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not values:
+            raise ValueError(
+                f"--vary expects KEY=V1,V2 (e.g. learning-rate=0.1,0.01). Received: {spec!r}"
+            )
+        if key not in fields:
+            raise ValueError(
+                f"--vary: unknown option {key!r}. Expected one of: {', '.join(sorted(fields))}."
+            )
+        lists = key in ("layers", "conv")
+        parts = values.split("|") if "|" in values or lists else values.split(",")
+        try:
+            axes.append(
+                [(key, _parse_value(key, part.strip(), getattr(base, key))) for part in parts]
+            )
+        except ValueError:
+            raise ValueError(f"--vary: cannot read the values of {key} in {spec!r}.") from None
+    return [dict(combination) for combination in itertools.product(*axes)] or [{}]
+
+
+def describe(variant: Variant) -> str:
+    """``{"learning_rate": 0.1}`` -> ``"learning_rate=0.1"``; the base config is ``"base"``."""
+    if not variant:
+        return "base"
+    return " ".join(
+        f"{key}={'-'.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in variant.items()
+    )
+
+
+@dataclass
+class RunRecord:
+    """One finished run of an experiment."""
+
+    variant: str
+    seed: int
+    test_accuracy: float
+    test_loss: float
+    seconds: float
+    train_samples: int
+
+
+def summarize(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """Mean and sample standard deviation of accuracy and time (0 spread for a single run)."""
+    accuracies = [r.test_accuracy for r in records]
+    seconds = [r.seconds for r in records]
+    spread = statistics.stdev if len(records) > 1 else (lambda values: 0.0)
+    return {
+        "runs": len(records),
+        "mean_accuracy": statistics.fmean(accuracies),
+        "std_accuracy": spread(accuracies),
+        "mean_seconds": statistics.fmean(seconds),
+        "std_seconds": spread(seconds),
+    }
+
+
+def run_experiment(
+    base: TrainConfig,
+    data: Dataset,
+    runs: int,
+    variants: Sequence[Variant],
+    on_run: Callable[[RunRecord, TrainedRun], None] | None = None,
+    callbacks_for: Callable[[TrainConfig], Sequence[Any]] | None = None,
+) -> list[RunRecord]:
+    """Train every variant ``runs`` times with seeds ``base.seed``, ``base.seed + 1``, ..."""
+    if runs < 1:
+        raise ValueError(f"--runs must be at least 1. Received: {runs}")
+    records = []
+    for variant in variants:
+        for offset in range(runs):
+            config = base.replace(**variant, seed=base.seed + offset)
+            result = train(config, data, callbacks_for(config) if callbacks_for else ())
+            record = RunRecord(
+                describe(variant),
+                config.seed,
+                result.test_accuracy,
+                result.test_loss,
+                result.train_seconds,
+                result.train_samples,
+            )
+            records.append(record)
+            if on_run:
+                on_run(record, result)
+            if result.interrupted:
+                raise KeyboardInterrupt
+    return records

@@ -1,0 +1,82 @@
+"""Reading digits: image -> the 28x28 digit the network sees -> probabilities -> top guesses.
+
+``barenet predict``, the web API and ``barenet report`` all read digits through here, so they
+agree on the preprocessing, the probabilities and the order of the guesses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from barenet.digits.imaging import MAX_PIXELS, load_digit
+from barenet.model import Sequential
+
+
+@dataclass(frozen=True)
+class DigitReadings:
+    """What a model read in N digits.
+
+    Shape:
+        - inputs: ``(N, 28, 28)`` uint8, each digit as the network saw it.
+        - probabilities: ``(N, C)``, each row summing to 1.
+    """
+
+    inputs: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def digits(self) -> np.ndarray:
+        """The most probable class of each digit, ``(N,)``."""
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability of that class, ``(N,)``."""
+        return self.probabilities.max(axis=1)
+
+    def top(self, k: int) -> np.ndarray:
+        """The ``k`` most probable classes of each digit, most probable first, ``(N, k)``."""
+        return np.argsort(self.probabilities, axis=1)[:, ::-1][:, :k]
+
+
+def read_digits(
+    model: Sequential,
+    inputs: np.ndarray,
+    lock: contextlib.AbstractContextManager[object] | None = None,
+) -> DigitReadings:
+    """Class probabilities of digits that are already MNIST-style 28x28 images.
+
+    Args:
+        model: a trained digit model (it takes raw 0..255 pixels).
+        inputs: ``(N, 28, 28)`` uint8 digits.
+        lock: held while the model predicts (layers cache their inputs, so a server that
+            shares one model between threads predicts one request at a time).
+    """
+    with lock or contextlib.nullcontext():
+        probabilities = model.predict_proba(inputs)
+    return DigitReadings(inputs, probabilities)
+
+
+def read_digit(
+    model: Sequential,
+    image: str | Path | BinaryIO,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+    lock: contextlib.AbstractContextManager[object] | None = None,
+) -> DigitReadings:
+    """Read the digit in one image (a file, or bytes in a file object): readings of N = 1.
+
+    The image is turned into an MNIST-style digit by ``imaging.load_digit``; ``name`` is what
+    its errors call the image, ``max_pixels`` the largest image it decodes.
+
+    Raises:
+        ImageError: not an image, damaged, too large or blank (a subclass says which).
+    """
+    digit = load_digit(image, max_pixels, name)
+    return read_digits(model, digit[np.newaxis], lock)

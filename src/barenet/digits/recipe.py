@@ -1,0 +1,207 @@
+"""A training recipe for digit images: build the network and optimizer a ``TrainConfig`` names,
+then run it on a ``Dataset``.
+
+``build_model`` makes a network that takes raw 28x28 uint8 pixels; ``train`` fits it and
+measures it on the test split, recording what it did in the model's metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from barenet.activations import get_activation
+from barenet.augment import RandomAffine
+from barenet.callbacks import Callback
+from barenet.conv import Conv2D, MaxPool2D
+from barenet.datasets import Dataset
+from barenet.digits.config import NO_OUTPUT_ACTIVATION, PIXELS_SIDE, TrainConfig
+from barenet.layers import Dense, Dropout, Flatten, Rescaling, Reshape
+from barenet.model import Sequential
+from barenet.normalization import BatchNorm1d, BatchNorm2d
+from barenet.optimizers import Optimizer, get_optimizer
+from barenet.schedules import get_schedule
+
+
+def build_model(config: TrainConfig) -> Sequential:
+    """The network for ``config``: pixels 0..255 -> scale to 0..1 -> [conv blocks] -> Dense
+    layers. A conv block is Conv2D -> [BatchNorm2d] -> activation -> MaxPool2D(2)."""
+    config.validate()
+    rng = np.random.default_rng(config.seed)
+    bias = not config.batch_norm  # batch norm subtracts the mean, and any bias with it
+    if config.conv:
+        model = Sequential([Reshape((1, PIXELS_SIDE, PIXELS_SIDE)), Rescaling(1 / 255)])
+        channels = 1
+        for out_channels in config.conv:
+            model.add(Conv2D(channels, out_channels, config.kernel_size, bias=bias, rng=rng))
+            if config.batch_norm:
+                model.add(BatchNorm2d(out_channels))
+            model.add(get_activation(config.activation))
+            model.add(MaxPool2D(2))
+            channels = out_channels
+        model.add(Flatten())
+        widths = [channels * config.conv_output_side() ** 2, *config.layers[1:]]
+    else:
+        model = Sequential([Flatten(), Rescaling(1 / 255)])
+        widths = config.layers
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+        hidden = index < len(widths) - 2
+        model.add(
+            Dense(
+                fan_in,
+                fan_out,
+                init=config.init,
+                bias=bias or not hidden,
+                bias_init=config.bias_init,
+                rng=rng,
+            )
+        )
+        if hidden:
+            if config.batch_norm:
+                model.add(BatchNorm1d(fan_out))
+            model.add(get_activation(config.activation))
+            if config.dropout:
+                model.add(Dropout(config.dropout, rng=rng))
+    if config.output != NO_OUTPUT_ACTIVATION:
+        model.add(get_activation(config.output))
+    return model
+
+
+def describe_architecture(config: TrainConfig) -> str:
+    """``"784-128-10"``, or ``"conv5x5x32-conv5x5x64 (bn), fc128-fc10"`` for a CNN."""
+    if not config.conv:
+        return "-".join(map(str, config.layers))
+    k = config.kernel_size
+    convs = "-".join(f"conv{k}x{k}x{channels}-maxpool" for channels in config.conv)
+    dense = "-".join(f"fc{width}" for width in config.layers[1:])
+    return f"{convs}-{dense}" + (" with batch norm" if config.batch_norm else "")
+
+
+def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
+    """The optimizer for ``config``, with its learning-rate schedule over the whole run."""
+    total = config.epochs * steps_per_epoch
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    learning_rate = get_schedule(config.schedule, config.learning_rate, total, warmup)
+    return get_optimizer(
+        config.optimizer, learning_rate=learning_rate, weight_decay=config.weight_decay
+    )
+
+
+class TestMonitor(Callback):
+    """Adds ``test_loss`` and ``test_accuracy`` to the epoch logs every ``every`` epochs."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, every: int) -> None:
+        super().__init__()
+        self.X, self.y, self.every = X, y, every
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        assert self.model is not None and logs is not None
+        if (epoch + 1) % self.every == 0:
+            scores = self.model.evaluate(self.X, self.y)
+            logs["test_loss"], logs["test_accuracy"] = scores["loss"], scores["accuracy"]
+
+
+def steps_per_epoch(config: TrainConfig, train_samples: int) -> int:
+    """Updates per epoch: the batches in the training part of ``train_samples`` images."""
+    if config.train_limit is not None:
+        train_samples = min(train_samples, config.train_limit)
+    samples = train_samples - int(train_samples * config.validation_split)
+    batch = samples if config.batch_size is None else min(config.batch_size, samples)
+    return config.steps_per_epoch or math.ceil(samples / max(batch, 1))
+
+
+@dataclass
+class TrainedRun:
+    """The outcome of ``train``: the model and what was measured."""
+
+    model: Sequential
+    config: TrainConfig
+    test_accuracy: float
+    test_loss: float
+    train_seconds: float
+    epochs: int  # epochs completed
+    interrupted: bool  # stopped by Ctrl-C; the model holds what was trained so far
+    train_samples: int  # training images it saw (after train_limit, validation included)
+
+
+def train(
+    config: TrainConfig,
+    data: Dataset,
+    callbacks: Sequence[Callback] = (),
+    preset: str | None = None,
+) -> TrainedRun:
+    """Build the model for ``config``, fit it on ``data`` and measure it on the test split.
+
+    ``config.train_limit`` is applied here, and only here: pass the whole data set. Ctrl-C
+    (KeyboardInterrupt) ends training early; the run is still evaluated and returned, with
+    ``interrupted=True``.
+    """
+    data = data.limit_train(config.train_limit)
+    model = build_model(config)
+    model.compile(config.loss, build_optimizer(config, steps_per_epoch(config, len(data.x_train))))
+    monitors = (
+        [TestMonitor(data.x_test, data.y_test, config.test_every)] if config.test_every else []
+    )
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        model.fit(
+            data.x_train,
+            data.y_train,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation_split=config.validation_split,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=[*monitors, *callbacks],
+            verbose=0,
+            seed=config.seed,
+            augment=RandomAffine() if config.augment else None,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - started
+    test = model.evaluate(data.x_test, data.y_test)
+    run = TrainedRun(
+        model,
+        config,
+        test_accuracy=test["accuracy"],
+        test_loss=test["loss"],
+        train_seconds=seconds,
+        epochs=len(model.history.epoch) if model.history else 0,
+        interrupted=interrupted,
+        train_samples=len(data.x_train),
+    )
+    model.metadata = _metadata(run, data, preset)
+    return run
+
+
+def _metadata(run: TrainedRun, data: Dataset, preset: str | None) -> dict[str, object]:
+    """What a trained digit model records about how it was made (saved with it)."""
+    return {
+        "preset": preset,
+        "config": dataclasses.asdict(run.config),
+        "data": {
+            "source": data.source,
+            "sha256": data.checksum(),
+            "train_samples": run.train_samples,
+            "test_samples": len(data.x_test),
+            "notes": data.notes,
+        },
+        "metrics": {
+            "test_accuracy": run.test_accuracy,
+            "test_loss": run.test_loss,
+            "train_seconds": run.train_seconds,
+            "epochs": run.epochs,
+        },
+        "preprocessing": {
+            "input": "28x28 uint8 pixels, light ink on black, centred by mass like MNIST",
+            "scaling": "x / 255 (inside the model: the Rescaling layer)",
+        },
+        "interrupted": run.interrupted,
+    }

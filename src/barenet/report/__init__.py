@@ -1,0 +1,1 @@
+"""Pictures of a model: matplotlib figures (``plots``) and the HTML report (``page``)."""

@@ -1,0 +1,221 @@
+"""``write_report``: every picture of a trained model, as PNGs and one self-contained HTML page.
+
+The figures come from ``plots``; this module chooses what to draw (which mistakes, which layer),
+reads the test split with the model, and assembles ``report.html`` with the images embedded, so
+the page can be mailed or opened anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from barenet.atomic import atomic_write_text
+from barenet.conv import Conv2D
+from barenet.datasets import Dataset
+from barenet.digits.reading import DigitReadings, read_digits
+from barenet.layers import Dense
+from barenet.metrics import confusion_matrix
+from barenet.model import Sequential
+from barenet.report import plots
+
+MISTAKES_SHOWN = 24
+
+
+@dataclass
+class ReportFigure:
+    file: str  # name of the PNG inside the report folder
+    title: str
+    caption: str
+
+
+def has_history(model: Sequential) -> bool:
+    return model.history is not None and bool(model.history.history.get("loss"))
+
+
+def first_weights(model: Sequential) -> np.ndarray | None:
+    """The weights of the first Dense or Conv2D layer (None if the model has neither)."""
+    for layer in model.layers:
+        if isinstance(layer, (Dense, Conv2D)):
+            return layer.params["weight"]
+    return None
+
+
+def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: str) -> Path:
+    """Draw every figure of ``model`` on ``data``'s test split into ``out_dir``; returns the path
+    of ``report.html``. Raises ValueError for a model that carries no training history."""
+    if not has_history(model):
+        raise ValueError(
+            f"{name} carries no training history, so its learning curves cannot be drawn. "
+            "Models saved by `barenet train` (and the shipped ones) have it; retrain this one "
+            "with barenet to get a report."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = np.asarray(data.y_test).astype(np.int64)
+    readings = read_digits(model, np.asarray(data.x_test))
+    matrix = confusion_matrix(labels, readings.digits, readings.probabilities.shape[1])
+    accuracy = float(np.trace(matrix) / len(labels))
+    figures = _figures(model, name, readings, labels, matrix)
+    for figure_info, figure in figures:
+        plots.save_png(figure, out / figure_info.file)
+    measured = {"test_accuracy": accuracy, "test_images": len(labels), "data": data.source}
+    page = out / "report.html"
+    atomic_write_text(page, _html(model, name, measured, [info for info, _ in figures], out))
+    return page
+
+
+def _figures(
+    model: Sequential,
+    name: str,
+    readings: DigitReadings,
+    labels: np.ndarray,
+    matrix: np.ndarray,
+) -> list[tuple[ReportFigure, Any]]:
+    """Each figure of the report with its file name, title and caption, in page order."""
+    assert model.history is not None
+    accuracy = np.trace(matrix) / len(labels)
+    figures = [
+        (
+            ReportFigure(
+                "learning-curves.png",
+                "Learning curves",
+                "Loss and accuracy after each epoch, from the history saved with the model. "
+                "Training figures are measured while the weights change (and with dropout or "
+                "augmentation on), so they can sit below validation.",
+            ),
+            plots.learning_curves(model.history.history, f"Learning curves: {name}"),
+        ),
+        (
+            ReportFigure(
+                "confusion-matrix.png",
+                "Confusion matrix",
+                f"Counts on the {len(labels):,} test images; colour is the share of each true "
+                "digit's images, so mistakes stand out.",
+            ),
+            plots.confusion_matrix(matrix, f"Confusion matrix ({accuracy:.2%} correct)"),
+        ),
+        (
+            ReportFigure(
+                "mistakes.png",
+                "Worst mistakes",
+                "The misclassified test images the model was most sure about.",
+            ),
+            _mistakes_figure(readings, labels),
+        ),
+        (
+            ReportFigure(
+                "per-class-accuracy.png",
+                "Accuracy per digit",
+                "The share of each digit's test images read correctly (its recall).",
+            ),
+            plots.per_class_accuracy(matrix),
+        ),
+    ]
+    weights = first_weights(model)
+    if weights is not None and (weights.ndim == 4 or weights.shape[0] == 784):
+        first_layer = ReportFigure(
+            "first-layer.png",
+            "First layer",
+            "What the first layer responds to: blue weights excite, red inhibit.",
+        )
+        figures.append((first_layer, plots.first_layer(weights)))
+    calibration = ReportFigure(
+        "calibration.png",
+        "Calibration",
+        "Whether the model's confidence can be trusted: on the diagonal, predictions made "
+        "with 90% confidence are right 90% of the time.",
+    )
+    figures.append((calibration, plots.calibration(readings.probabilities, labels)))
+    return figures
+
+
+def _mistakes_figure(readings: DigitReadings, labels: np.ndarray) -> Any:
+    predicted = readings.digits
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = readings.confidence[wrong]
+    order = np.argsort(-confidence, kind="stable")[:MISTAKES_SHOWN]
+    worst = wrong[order]
+    return plots.mistakes(
+        readings.inputs[worst].reshape(len(worst), 28, 28),  # every source holds 784 pixels
+        labels[worst],
+        predicted[worst],
+        confidence[order],
+        title=f"Most confident mistakes ({len(wrong)} in all)",
+    )
+
+
+def _summary_rows(model: Sequential, name: str, measured: dict[str, Any]) -> list[tuple[str, str]]:
+    """The table at the top of the page: what the model is and how well it reads."""
+    meta = model.metadata
+    rows = [
+        ("Model", name),
+        ("Preset", meta.get("preset") or "-"),
+        ("Layers", " → ".join(type(layer).__name__ for layer in model.layers)),
+        ("Parameters", f"{sum(p.size for _, p, _ in model.parameters()):,} ({model.dtype})"),
+        ("Trained on", (meta.get("data") or {}).get("source", "-")),
+        ("Epochs", str(len(model.history.epoch)) if model.history else "-"),
+        (
+            "Test accuracy now",
+            f"{measured['test_accuracy']:.2%} on {measured['test_images']:,} "
+            f"images ({measured['data']})",
+        ),
+    ]
+    recorded = (meta.get("metrics") or {}).get("test_accuracy")
+    if recorded is not None:
+        rows.append(("Test accuracy when saved", f"{recorded:.2%}"))
+    return rows
+
+
+def _html(
+    model: Sequential,
+    name: str,
+    measured: dict[str, Any],
+    figures: list[ReportFigure],
+    folder: Path,
+) -> str:
+    escape = html.escape
+    table = "\n".join(
+        f"<tr><th>{escape(key)}</th><td>{escape(str(value))}</td></tr>"
+        for key, value in _summary_rows(model, name, measured)
+    )
+    sections = []
+    for figure in figures:
+        data = base64.b64encode((folder / figure.file).read_bytes()).decode("ascii")
+        sections.append(
+            f"<section><h2>{escape(figure.title)}</h2><p>{escape(figure.caption)}</p>"
+            f'<img src="data:image/png;base64,{data}" alt="{escape(figure.title)}"></section>'
+        )
+    config = json.dumps(model.metadata.get("config") or {}, indent=2)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>barenet report: {escape(name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1050px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }}
+table {{ border-collapse: collapse; }}
+th, td {{ text-align: left; padding: .25em 1em .25em 0; vertical-align: top; }}
+img {{ max-width: 100%; height: auto; border: 1px solid #ddd; }}
+section {{ margin: 2.5em 0; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style>
+</head>
+<body>
+<h1>barenet report: {escape(name)}</h1>
+<table>
+{table}
+</table>
+{"".join(sections)}
+<details><summary>Training configuration</summary><pre>{escape(config)}</pre></details>
+</body>
+</html>
+"""

@@ -1,0 +1,1 @@
+"""``barenet serve``: the drawing page (``static/``) and its JSON API (``app``), on FastAPI."""

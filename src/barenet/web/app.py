@@ -1,0 +1,158 @@
+"""The web application of ``barenet serve``: a drawing page and a JSON API around a model.
+
+``POST /api/predict`` takes an image (JSON with a data URL or base64, or a multipart upload),
+reads it with ``digits.reading.read_digit`` (the preprocessing of ``barenet predict``) and answers
+the digit, the probabilities and the 28x28 grid the network saw. Every bad request gets a JSON
+``{"error": ...}`` with a status that says what kind of problem it was; nothing a client sends
+can make it answer 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import threading
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from barenet.digits.imaging import (
+    BlankImageError,
+    ImageError,
+    ImageTooLargeError,
+    NotAnImageError,
+)
+from barenet.digits.reading import read_digit
+from barenet.model import Sequential
+from barenet.version import __version__
+from barenet.web.limits import MAX_BODY_BYTES, BodySizeLimit
+from barenet.web.schemas import ERRORS, PREDICT_BODY, ModelInfo, Prediction
+
+MAX_PIXELS = 16_000_000  # 16 megapixels, checked before decoding
+STATUS_OF_IMAGE_ERROR = {ImageTooLargeError: 413, NotAnImageError: 415, BlankImageError: 422}
+
+
+class ApiError(Exception):
+    """A client error, answered as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def decode_base64_image(text: str) -> bytes:
+    """The bytes of a data URL (``data:image/png;base64,...``) or of plain base64."""
+    if text.startswith("data:"):
+        header, comma, text = text.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise ApiError(400, "The data URL must be base64: data:image/png;base64,<data>.")
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "The image is not valid base64.") from None
+
+
+async def image_bytes(request: Request) -> bytes:
+    """The image in a request: a multipart ``file``, or JSON ``{"image": "<data URL>"}``."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ApiError(400, "The multipart form needs an image file in the field 'file'.")
+        data = await upload.read()
+    elif content_type == "application/json":
+        try:
+            payload = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(400, "The body is not valid JSON.") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
+            raise ApiError(400, 'The JSON must be an object {"image": "<data URL or base64>"}.')
+        data = decode_base64_image(payload["image"])
+    else:
+        raise ApiError(
+            415, 'Send JSON {"image": "<data URL>"} or a multipart/form-data file upload.'
+        )
+    if not data:
+        raise ApiError(400, "The image is empty.")
+    return data
+
+
+def predict_image(model: Sequential, data: bytes, lock: threading.Lock) -> Prediction:
+    """Read the digit in image bytes; an unreadable image is an ``ApiError`` with its status."""
+    try:
+        reading = read_digit(
+            model, io.BytesIO(data), name="The image", max_pixels=MAX_PIXELS, lock=lock
+        )
+    except ImageError as error:
+        raise ApiError(STATUS_OF_IMAGE_ERROR.get(type(error), 400), str(error)) from None
+    return Prediction(
+        digit=int(reading.digits[0]),
+        probabilities=[round(float(p), 6) for p in reading.probabilities[0]],
+        input28=reading.inputs[0].tolist(),
+    )
+
+
+def model_info(model: Sequential, name: str) -> ModelInfo:
+    metadata = model.metadata
+    return ModelInfo(
+        name=name,
+        architecture=[repr(layer) for layer in model.layers],
+        parameters=sum(param.size for _, param, _ in model.parameters()),
+        classes=model.output_size((28, 28)),
+        preset=metadata.get("preset"),
+        training_data=(metadata.get("data") or {}).get("source"),
+        test_accuracy=(metadata.get("metrics") or {}).get("test_accuracy"),
+    )
+
+
+def create_app(model: Sequential, name: str) -> FastAPI:
+    """The web application serving ``model`` (called ``name`` on the page)."""
+    app = FastAPI(
+        title="barenet",
+        version=__version__,
+        description="Read handwritten digits with a NumPy neural network.",
+    )
+    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    info = model_info(model, name)
+    lock = threading.Lock()  # layers cache their inputs in forward(): one prediction at a time
+    static = resources.files("barenet.web") / "static"
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"error": error.message}, error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        return JSONResponse({"error": f"Invalid request: {first.get('msg', error)}."}, 400)
+
+    @app.post(
+        "/api/predict", response_model=Prediction, responses=ERRORS, openapi_extra=PREDICT_BODY
+    )
+    async def predict(request: Request) -> Prediction:
+        """Read the digit in an image: JSON ``{"image": ...}`` or a multipart ``file``."""
+        data = await image_bytes(request)
+        return await run_in_threadpool(predict_image, model, data, lock)
+
+    @app.get("/api/model", response_model=ModelInfo)
+    async def get_model() -> ModelInfo:
+        """The model being served: its layers, training data and test accuracy."""
+        return info
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(static / "index.html"))
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app

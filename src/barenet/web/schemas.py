@@ -1,0 +1,58 @@
+"""The shapes of the API's requests and answers, for FastAPI's checks and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class PredictRequest(BaseModel):
+    image: str = Field(description="A data URL (data:image/png;base64,...) or base64 PNG/JPEG.")
+
+
+class Prediction(BaseModel):
+    digit: int = Field(description="The most probable class.")
+    probabilities: list[float] = Field(description="One probability per class, summing to 1.")
+    input28: list[list[int]] = Field(description="The 28x28 grey levels (0-255) the model saw.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    architecture: list[str] = Field(description="The layers, input to output.")
+    parameters: int
+    classes: int
+    preset: str | None
+    training_data: str | None
+    test_accuracy: float | None
+
+
+class ErrorMessage(BaseModel):
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorMessage, "description": description}
+    for status, description in [
+        (400, "Malformed JSON or base64, or damaged image data"),
+        (413, "Body over 2 MB, or an image over the pixel limit"),
+        (415, "Not an image, or not JSON / multipart"),
+        (422, "No ink found: a blank drawing"),
+    ]
+}
+
+PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": PredictRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}

@@ -1,0 +1,52 @@
+"""barenet experiment: JSON schema, variants side by side, --train-limit per run."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from barenet.cli import cli
+
+QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_experiment_json(tmp_path):
+    result = invoke("experiment", *QUICK, "--train-limit", 600, "--runs", 2, "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [run["seed"] for run in payload["runs"]] == [0, 1]
+    assert set(payload["runs"][0]) == {
+        "variant",
+        "seed",
+        "test_accuracy",
+        "test_loss",
+        "seconds",
+        "train_samples",
+    }
+    assert [run["train_samples"] for run in payload["runs"]] == [600, 600]
+    accuracies = [run["test_accuracy"] for run in payload["runs"]]
+    assert payload["mean_accuracy"] == pytest.approx(np.mean(accuracies))
+    assert payload["std_accuracy"] == pytest.approx(np.std(accuracies, ddof=1))
+
+
+def test_experiment_variants(tmp_path):
+    result = invoke(
+        "experiment",
+        *QUICK,
+        "--train-limit",
+        500,
+        "--runs",
+        1,
+        "--vary",
+        "learning-rate=0.01,0.001",
+        "--vary",
+        "layers=784,16,10|784,32,10",
+    )
+    assert result.exit_code == 0, result.output
+    assert "learning_rate=0.001 layers=784-32-10" in result.stdout
+    assert result.stdout.count("784-16-10") >= 2  # in the runs table and the summary

@@ -1,0 +1,48 @@
+"""The command group: a user's mistake is one line and exit code 1, usage mistakes exit 2."""
+
+import pytest
+from click.testing import CliRunner
+
+from barenet.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "/nowhere/mnist"], "/nowhere/mnist does not exist"),
+        (["train", "--layers", "100,10"], "--layers must start with 784"),
+        (
+            ["train", "--preset", "huge"],
+            "Unknown preset 'huge'. Expected one of: tutorial-tanh-mse",
+        ),
+        (["train", "--dropout", "1.5"], r"--dropout must be in [0, 1)"),
+        (["evaluate", "/nowhere/model.npz"], "Model file /nowhere/model.npz does not exist"),
+        (["experiment", "--vary", "colour=red"], "--vary: unknown option 'colour'"),
+        (["train", "--conv", "32,64,128"], "shrinks 28x28 images to nothing"),
+        (["evaluate", "--model", "resnet"], "'resnet' is neither a shipped model (cnn, mlp)"),
+    ],
+)
+def test_user_errors_are_one_line(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_option_values_are_usage_errors():
+    result = invoke("train", "--layers", "784,abc,10")
+    assert result.exit_code == 2 and "expected widths like 784,128,64,10" in result.stderr
+    result = invoke("evaluate", "mlp", "--model", "cnn")
+    assert result.exit_code == 2 and "Give the model once" in result.stderr
+
+
+def test_corrupt_model_file(tmp_path):
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    result = invoke("predict", "--model", tmp_path / "broken.npz", tmp_path / "x.png")
+    assert (
+        result.exit_code == 1 and "broken.npz" in result.stderr and "Traceback" not in result.output
+    )

@@ -1,0 +1,60 @@
+"""barenet predict: files and folders, failures per file, text and JSON output."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageDraw
+
+from barenet.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def drawing(path, kind="seven", background="white"):
+    image = Image.new("RGB", (300, 300), background)
+    pen = ImageDraw.Draw(image)
+    ink = "black" if background == "white" else "white"
+    if kind == "seven":
+        pen.line([(70, 60), (230, 60), (120, 260)], fill=ink, width=18)
+    image.save(path)
+    return path
+
+
+def test_predict_files_folders_and_failures(tmp_path):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    drawing(folder / "seven.png")
+    drawing(folder / "seven-dark.jpg", background="black")
+    drawing(tmp_path / "blank.png", kind="none")
+    (tmp_path / "notes.txt").write_text("not an image")
+    result = invoke(
+        "predict",
+        folder,
+        tmp_path / "blank.png",
+        tmp_path / "notes.txt",
+        "--json",
+        "--top",
+        2,
+        "--save-preview",
+        tmp_path / "seen",
+    )
+    assert result.exit_code == 1  # some files failed
+    payload = json.loads(result.stdout)
+    by_file = {os.path.basename(item["file"]): item for item in payload}
+    assert by_file["seven.png"]["digit"] == 7 and by_file["seven-dark.jpg"]["digit"] == 7
+    assert len(by_file["seven.png"]["top"]) == 2
+    assert sum(by_file["seven.png"]["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert "no ink found" in by_file["blank.png"]["error"]
+    assert "not an image" in by_file["notes.txt"]["error"]
+    preview = Image.open(tmp_path / "seen" / "seven.28x28.png")
+    assert preview.size == (28, 28) and preview.mode == "L"
+
+
+def test_predict_human_output(tmp_path):
+    result = invoke("predict", drawing(tmp_path / "seven.png"))
+    assert result.exit_code == 0, result.output
+    assert "seven.png: 7" in result.stdout

@@ -1,0 +1,143 @@
+"""barenet train on small subsets: JSON schema, files written, seeds, CNN options, Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from barenet import load_model
+from barenet.cli import cli
+
+QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train")
+    result = invoke("train", *QUICK, "--out", folder / "tiny.npz", "--json")
+    assert result.exit_code == 0, result.output
+    return folder / "tiny.npz", json.loads(result.stdout)
+
+
+def test_train_json_and_files(trained):
+    path, payload = trained
+    assert set(payload) >= {
+        "model",
+        "test_accuracy",
+        "test_loss",
+        "epochs",
+        "train_seconds",
+        "history",
+    }
+    assert payload["epochs"] == 1 and 0.8 < payload["test_accuracy"] <= 1
+    assert set(payload["history"]) >= {"loss", "accuracy"}
+    model = load_model(path)
+    assert model.metadata["preset"] == "quick"
+    assert model.metadata["config"]["train_limit"] == 2000
+    assert (
+        model.metadata["data"]["train_samples"] == 2000
+        and len(model.metadata["data"]["sha256"]) == 64
+    )
+    assert model.metadata["metrics"]["test_accuracy"] == payload["test_accuracy"]
+    history = json.loads(path.with_suffix(".history.json").read_text())
+    assert history["loss"] == payload["history"]["loss"]
+
+
+def test_train_prints_a_summary(tmp_path):
+    result = invoke(
+        "train",
+        *QUICK,
+        "--layers",
+        "784,32,10",
+        "--optimizer",
+        "momentum",
+        "--learning-rate",
+        "0.05",
+        "--out",
+        tmp_path / "m.npz",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Test accuracy" in result.stdout and "Saved the model to" in result.stdout
+    assert "Epoch 1/1" in result.stderr
+    assert load_model(tmp_path / "m.npz").layers[2].out_features == 32
+
+
+def test_same_seed_same_model(tmp_path):
+    for name in ("a", "b"):
+        assert (
+            invoke("train", *QUICK, "--seed", 3, "--out", tmp_path / f"{name}.npz").exit_code == 0
+        )
+    weights = [load_model(tmp_path / f"{name}.npz").get_weights() for name in ("a", "b")]
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_train_a_small_cnn_with_every_conv_option(tmp_path):
+    result = invoke(
+        "train",
+        *QUICK,
+        "--train-limit",
+        600,
+        "--conv",
+        "4,8",
+        "--kernel-size",
+        3,
+        "--layers",
+        "784,16,10",
+        "--batch-norm",
+        "--augment",
+        "--out",
+        tmp_path / "cnn.npz",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "cnn.npz")
+    names = [type(layer).__name__ for layer in model.layers]
+    assert names[:6] == ["Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "ReLU", "MaxPool2D"]
+    assert model.layers[2].get_config()["kernel_size"] == 3 and "BatchNorm1d" in names
+    config = model.metadata["config"]
+    assert config["conv"] == [4, 8] and config["augment"] and config["batch_norm"]
+    assert "conv3x3x4-maxpool-conv3x3x8-maxpool-fc16-fc10 with batch norm" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_ctrl_c_keeps_what_was_trained(tmp_path):
+    out = tmp_path / "stopped.npz"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "barenet",
+            "train",
+            "--preset",
+            "quick",
+            "--epochs",
+            "30",
+            "--train-limit",
+            "20000",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "Epoch 3/30" not in seen and time.monotonic() < deadline:  # epoch 2 is in the history
+        seen += process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Interrupted after" in stdout
+    model = load_model(out)
+    assert model.metadata["interrupted"] is True and len(model.history.history["loss"]) >= 2

@@ -1,0 +1,87 @@
+"""Kaggle-layout CSVs: with and without header or labels, and each malformed cell named."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from barenet.datasets import DataError, load_data
+from barenet.datasets.csvdata import read_digit_csv
+
+
+def write_csv(path: Path, labels, pixels, header=True):
+    lines = []
+    if header:
+        lines.append(",".join(["label"] * (labels is not None) + [f"pixel{i}" for i in range(784)]))
+    for row in range(len(pixels)):
+        cells = ([str(labels[row])] if labels is not None else []) + [str(v) for v in pixels[row]]
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def corrupt_csv(tmp_path, rng, row, cell_index, value):
+    pixels = rng.integers(0, 256, (4, 784)).astype(object)
+    labels = [1, 2, 3, 4]
+    path = write_csv(tmp_path / "bad.csv", labels, pixels)
+    lines = path.read_text().splitlines()
+    cells = lines[row].split(",")
+    if value is None:
+        cells = cells[:cell_index]
+    else:
+        cells[cell_index] = value
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_with_header_and_labels(tmp_path, rng):
+    pixels = rng.integers(0, 256, (14, 784))
+    labels = rng.integers(0, 10, 14)
+    data = load_data(write_csv(tmp_path / "train.csv", labels, pixels))
+    assert (len(data.x_train), len(data.x_test)) == (12, 2)
+    np.testing.assert_array_equal(data.x_train.reshape(12, 784), pixels[:12])
+    np.testing.assert_array_equal(data.y_test, labels[12:])
+    assert "train.csv has no test split: held out its last 2 samples" in data.notes[0]
+
+
+def test_csv_without_header(tmp_path, rng):
+    pixels = rng.integers(0, 256, (3, 784))
+    images, labels = read_digit_csv(
+        write_csv(tmp_path / "plain.csv", [1, 2, 3], pixels, header=False)
+    )
+    assert labels.tolist() == [1, 2, 3] and images.shape == (3, 28, 28)
+
+
+def test_unlabelled_csv_is_a_test_set(tmp_path, rng):
+    path = write_csv(tmp_path / "test.csv", None, rng.integers(0, 256, (3, 784)))
+    images, labels = read_digit_csv(path)
+    assert labels is None and images.shape == (3, 28, 28)
+    with pytest.raises(DataError, match="no label column .* unlabelled test set"):
+        load_data(path)
+
+
+@pytest.mark.parametrize(
+    "row, cell, value, message",
+    [
+        (3, 10, "abc", r"bad.csv, row 4, column 11: 'abc' is not a number"),
+        (2, 5, "nan", r"bad.csv, row 3, column 6: the cell is NaN"),
+        (4, 700, None, r"bad.csv, row 5: 700 columns; expected 785 .* cut short"),
+        (1, 3, "256", r"bad.csv, row 2, column 4: 256 is not a pixel value"),
+        (1, 3, "-1", r"row 2, column 4: -1 is not a pixel value"),
+        (1, 3, "1.5", r"row 2, column 4: 1.5 is not a pixel value"),
+        (3, 0, "10", r"bad.csv, row 4, column 1: 10 is not a label"),
+    ],
+)
+def test_malformed_csv_cells(tmp_path, rng, row, cell, value, message):
+    with pytest.raises(DataError, match=message):
+        load_data(corrupt_csv(tmp_path, rng, row, cell, value))
+
+
+def test_csv_with_wrong_width_and_empty(tmp_path):
+    (tmp_path / "narrow.csv").write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match="row 1: 3 columns; expected 785"):
+        load_data(tmp_path / "narrow.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        load_data(tmp_path / "empty.csv")

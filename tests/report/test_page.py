@@ -1,0 +1,87 @@
+"""write_report: real PNGs of the expected size, and one page embedding them all."""
+
+import base64
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import barenet as bn
+from barenet.cli import cli
+from barenet.datasets import load_data
+from barenet.digits.config import TrainConfig
+from barenet.digits.recipe import train
+from barenet.report import plots
+from barenet.report.page import write_report
+
+FIXED_SIZES = {
+    "learning-curves.png": (1000, 400),
+    "confusion-matrix.png": (700, 600),
+    "per-class-accuracy.png": (800, 400),
+    "calibration.png": (1000, 450),
+}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_real_picture(path, size=None):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        if size is not None:
+            assert image.size == size, (path.name, image.size)
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    # Not blank: plenty of ink on the white page, and more than a couple of shades.
+    assert (pixels < 200).mean() > 0.01 and len(np.unique(pixels)) > 20, path.name
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    data = load_data(None)
+    config = TrainConfig(layers=[784, 32, 10], epochs=3, train_limit=3000, validation_split=0.1)
+    return train(config, data), data
+
+
+@pytest.fixture(scope="module")
+def report(small_run, tmp_path_factory):
+    run, data = small_run
+    folder = tmp_path_factory.mktemp("report")
+    return write_report(run.model, data, folder, "small.npz")
+
+
+def test_every_figure_is_a_real_png_of_its_size(report):
+    folder = report.parent
+    names = {path.name for path in folder.glob("*.png")}
+    assert names == {*FIXED_SIZES, "mistakes.png", "first-layer.png"}
+    for name in names:
+        assert_real_picture(folder / name, FIXED_SIZES.get(name))
+    with Image.open(folder / "first-layer.png") as image:  # 32 units: 4 rows of 8 tiles
+        assert image.size == (1060, 560)
+
+
+def test_the_page_embeds_every_figure_and_the_metadata(report):
+    page = report.read_text()
+    for png in report.parent.glob("*.png"):
+        encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+        assert f"data:image/png;base64,{encoded}" in page
+    assert "small.npz" in page and "Test accuracy now" in page and "train_limit" in page
+    assert 'src="http' not in page and "<script" not in page  # self-contained
+
+
+def test_conv_models_draw_their_filters(tmp_path, rng):
+    weights = bn.Conv2D(1, 6, 5, rng=rng).weight
+    path = plots.save_png(plots.first_layer(weights), tmp_path / "filters.png")
+    assert_real_picture(path, (820, 200))
+
+
+def test_a_model_without_history_is_refused(small_run, tmp_path):
+    _, data = small_run
+    bare = bn.Sequential([bn.Flatten(), bn.Dense(784, 10)]).compile("cross_entropy")
+    with pytest.raises(ValueError, match="carries no training history"):
+        write_report(bare, data, tmp_path, "bare.npz")
+    path = bare.save(tmp_path / "bare.npz")
+    result = invoke("report", path, "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "bare.npz carries no training history" in result.stderr
+    assert "Traceback" not in result.output
