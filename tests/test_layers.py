@@ -68,3 +68,66 @@ def test_flatten_and_rescaling(rng):
     assert flat.shape == (2, 784)
     scaled = bn.Rescaling(1 / 255).forward(flat)
     assert scaled.dtype == np.float32 and scaled.max() <= 1.0
+
+
+class ReassigningDense(bn.Layer):
+    """A learner's dense layer without a bias whose backward assigns a new gradient array."""
+
+    def __init__(self, weight):
+        super().__init__()
+        self.params["w"] = np.array(weight)
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x @ self.params["w"]
+
+    def backward(self, dy):
+        self.grads["w"] = self._x.T @ dy  # a new array, not written into the old one
+        return dy @ self.params["w"].T
+
+
+def test_a_layer_that_assigns_new_gradient_arrays_trains_like_dense(rng):
+    X = rng.standard_normal((64, 3))
+    y = rng.integers(0, 2, 64)
+    weight = rng.standard_normal((3, 2))
+    dense = bn.Dense(3, 2, bias=False, rng=rng)
+    dense.params["weight"][...] = weight
+    custom = ReassigningDense(weight)
+    for layer in (dense, custom):
+        bn.Sequential([layer]).compile("cross_entropy", bn.SGD(0.5)).fit(
+            X, y, epochs=5, batch_size=16, verbose=0, seed=0
+        )
+    assert not np.allclose(custom.params["w"], weight)  # it learned
+    np.testing.assert_allclose(custom.params["w"], dense.params["weight"], rtol=1e-5)
+    # The gradient check reads the same gradients that training steps along.
+    assert bn.check_gradients(ReassigningDense(weight), X[:5]) < 1e-6
+    model = bn.Sequential([ReassigningDense(weight)]).compile("cross_entropy")
+    assert bn.check_gradients(model, X[:5], y[:5]) < 1e-6
+
+
+def test_a_gradient_of_the_wrong_shape_is_named(rng):
+    class SummingGradient(ReassigningDense):
+        def backward(self, dy):
+            self.grads["w"] = dy.sum(axis=0)  # (2,) instead of (3, 2)
+            return dy @ self.params["w"].T
+
+    model = bn.Sequential([SummingGradient(np.ones((3, 2)))]).compile("cross_entropy")
+    with pytest.raises(ValueError, match=r"holds a gradient for params\['w'\] of shape \(2,\)"):
+        model.fit(rng.standard_normal((8, 3)), rng.integers(0, 2, 8), epochs=1, verbose=0)
+
+
+def test_forgetting_super_init_is_a_sentence():
+    class Forgetful(bn.Layer):
+        def __init__(self):
+            self.params["w"] = np.zeros(2)
+
+    class QuietlyForgetful(bn.Layer):
+        def __init__(self, scale):
+            self.scale = scale
+
+    with pytest.raises(TypeError, match=r"must call super\(\).__init__\(\)"):
+        Forgetful()
+    with pytest.raises(TypeError, match=r"QuietlyForgetful has no params"):
+        bn.Sequential([QuietlyForgetful(2.0)])
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        _ = bn.ReLU().missing

@@ -169,3 +169,19 @@ def test_saved_files_get_ordinary_permissions(trained, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_the_file_format_knows_only_named_arrays(tmp_path):
+    from barenet.saving import copy_arrays, read_model_file, write_model_file
+
+    arrays = {"a.weight": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(2)}
+    path = write_model_file(tmp_path / "plain", arrays, {"note": np.float32(0.5)})
+    assert path.name == "plain.npz"
+    read, description = read_model_file(path)
+    assert description["note"] == 0.5 and description["barenet_version"] == bn.__version__
+    target = {name: np.zeros_like(value) for name, value in arrays.items()}
+    copy_arrays(path, target, read)
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(target[name], value)
+    with pytest.raises(bn.ModelFileError, match=r"b has shape \(2,\), expected \(3,\)"):
+        copy_arrays(path, {**target, "b": np.zeros(3)}, read)

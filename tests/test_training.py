@@ -154,3 +154,9 @@ def test_verbose_prints_one_line_per_epoch(rng, capsys):
     small_model(rng).fit(X, y, epochs=2, verbose=1)
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("Epoch 1/2 - loss: ") and lines[1].startswith("Epoch 2/2")
+
+
+def test_fit_has_one_definition():
+    from barenet.training import Trainer
+
+    assert bn.Sequential.fit is Trainer.fit and bn.Sequential.evaluate is Trainer.evaluate

@@ -50,3 +50,13 @@ def test_experiment_variants(tmp_path):
     assert result.exit_code == 0, result.output
     assert "learning_rate=0.001 layers=784-32-10" in result.stdout
     assert result.stdout.count("784-16-10") >= 2  # in the runs table and the summary
+
+
+def test_vary_train_limit_trains_each_variant_on_its_own_subset():
+    # The example, one epoch instead of 100: the "600" variant used to train on 150.
+    result = invoke(
+        "experiment", "--preset", "tutorial-tanh-mse-small", "--train-limit", 150,
+        "--epochs", 1, "--runs", 1, "--vary", "train-limit=150,600", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [run["train_samples"] for run in json.loads(result.stdout)["runs"]] == [150, 600]

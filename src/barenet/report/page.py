@@ -71,6 +71,39 @@ def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: st
     return page
 
 
+# file -> (title, caption) of each figure, in page order; {images} is the test-set size.
+FIGURE_TEXT = {
+    "learning-curves.png": (
+        "Learning curves",
+        "Loss and accuracy after each epoch, from the history saved with the model. Training "
+        "figures are measured while the weights change (and with dropout or augmentation on), "
+        "so they can sit below validation.",
+    ),
+    "confusion-matrix.png": (
+        "Confusion matrix",
+        "Counts on the {images:,} test images; colour is the share of each true digit's "
+        "images, so mistakes stand out.",
+    ),
+    "mistakes.png": (
+        "Worst mistakes",
+        "The misclassified test images the model was most sure about.",
+    ),
+    "per-class-accuracy.png": (
+        "Accuracy per digit",
+        "The share of each digit's test images read correctly (its recall).",
+    ),
+    "first-layer.png": (
+        "First layer",
+        "What the first layer responds to: blue weights excite, red inhibit.",
+    ),
+    "calibration.png": (
+        "Calibration",
+        "Whether the model's confidence can be trusted: on the diagonal, predictions made with "
+        "90% confidence are right 90% of the time.",
+    ),
+}
+
+
 def _figures(
     model: Sequential,
     name: str,
@@ -81,59 +114,25 @@ def _figures(
     """Each figure of the report with its file name, title and caption, in page order."""
     assert model.history is not None
     accuracy = np.trace(matrix) / len(labels)
-    figures = [
-        (
-            ReportFigure(
-                "learning-curves.png",
-                "Learning curves",
-                "Loss and accuracy after each epoch, from the history saved with the model. "
-                "Training figures are measured while the weights change (and with dropout or "
-                "augmentation on), so they can sit below validation.",
-            ),
-            plots.learning_curves(model.history.history, f"Learning curves: {name}"),
+    drawn = {
+        "learning-curves.png": plots.learning_curves(
+            model.history.history, f"Learning curves: {name}"
         ),
-        (
-            ReportFigure(
-                "confusion-matrix.png",
-                "Confusion matrix",
-                f"Counts on the {len(labels):,} test images; colour is the share of each true "
-                "digit's images, so mistakes stand out.",
-            ),
-            plots.confusion_matrix(matrix, f"Confusion matrix ({accuracy:.2%} correct)"),
+        "confusion-matrix.png": plots.confusion_matrix(
+            matrix, f"Confusion matrix ({accuracy:.2%} correct)"
         ),
-        (
-            ReportFigure(
-                "mistakes.png",
-                "Worst mistakes",
-                "The misclassified test images the model was most sure about.",
-            ),
-            _mistakes_figure(readings, labels),
-        ),
-        (
-            ReportFigure(
-                "per-class-accuracy.png",
-                "Accuracy per digit",
-                "The share of each digit's test images read correctly (its recall).",
-            ),
-            plots.per_class_accuracy(matrix),
-        ),
-    ]
+        "mistakes.png": _mistakes_figure(readings, labels),
+        "per-class-accuracy.png": plots.per_class_accuracy(matrix),
+    }
     weights = first_weights(model)
     if weights is not None and (weights.ndim == 4 or weights.shape[0] == 784):
-        first_layer = ReportFigure(
-            "first-layer.png",
-            "First layer",
-            "What the first layer responds to: blue weights excite, red inhibit.",
-        )
-        figures.append((first_layer, plots.first_layer(weights)))
-    calibration = ReportFigure(
-        "calibration.png",
-        "Calibration",
-        "Whether the model's confidence can be trusted: on the diagonal, predictions made "
-        "with 90% confidence are right 90% of the time.",
-    )
-    figures.append((calibration, plots.calibration(readings.probabilities, labels)))
-    return figures
+        drawn["first-layer.png"] = plots.first_layer(weights)
+    drawn["calibration.png"] = plots.calibration(readings.probabilities, labels)
+    return [
+        (ReportFigure(file, title, caption.format(images=len(labels))), drawn[file])
+        for file, (title, caption) in FIGURE_TEXT.items()
+        if file in drawn
+    ]
 
 
 def _mistakes_figure(readings: DigitReadings, labels: np.ndarray) -> Any:

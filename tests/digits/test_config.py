@@ -1,0 +1,48 @@
+"""TrainConfig: every out-of-range option is named, widths parse, conv shapes are checked."""
+
+import pytest
+
+from barenet.digits.config import TrainConfig, output_names, parse_widths
+
+
+def test_defaults_are_valid_and_replace_makes_a_new_config():
+    config = TrainConfig()
+    config.validate()
+    wider = config.replace(layers=[784, 512, 10])
+    assert wider.layers == [784, 512, 10] and config.layers == [784, 128, 64, 10]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"layers": [784]}, "--layers must be two or more positive widths"),
+        ({"layers": [100, 10]}, "--layers must start with 784"),
+        ({"activation": "swish"}, "--activation must be relu | leaky_relu"),
+        ({"output": "relu6"}, "--output must be relu .* | none"),
+        ({"loss": "hinge"}, "--loss must be mse | cross_entropy"),
+        ({"optimizer": "lion"}, "--optimizer must be sgd | momentum"),
+        ({"schedule": "step"}, "--schedule must be constant | cosine"),
+        ({"init": "orthogonal"}, "--init must be uniform | normal"),
+        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"batch_size": 0}, "--batch-size must be at least 1, or 'full'"),
+        ({"train_limit": 0}, "--train-limit must be at least 1"),
+        ({"dropout": 1.0}, r"--dropout must be in \[0, 1\)"),
+        ({"learning_rate": 0}, "--learning-rate must be greater than 0"),
+        ({"conv": [32, 64, 128]}, "shrinks 28x28 images to nothing"),
+    ],
+)
+def test_out_of_range_options_are_named(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes).validate()
+
+
+def test_widths_parse_with_commas_or_dashes():
+    assert parse_widths("784,128,10") == parse_widths("784-128-10") == [784, 128, 10]
+    with pytest.raises(ValueError):
+        parse_widths("784,wide,10")
+
+
+def test_conv_output_side_and_output_names():
+    assert TrainConfig(conv=[32, 64], kernel_size=5).conv_output_side() == 4
+    assert TrainConfig(conv=[8], kernel_size=3).conv_output_side() == 13
+    assert output_names()[-1] == "none" and "softmax" in output_names()

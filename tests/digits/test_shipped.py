@@ -1,0 +1,30 @@
+"""The shipped models: found by name or path, loaded with the file they came from."""
+
+from pathlib import Path
+
+import pytest
+
+from barenet.digits.shipped import SHIPPED_MODELS, open_model, resolve_model_path
+from barenet.saving import ModelFileError
+
+
+def test_names_paths_and_the_default(tmp_path, monkeypatch):
+    assert resolve_model_path(None).name == SHIPPED_MODELS["cnn"]
+    assert resolve_model_path("mlp").name == SHIPPED_MODELS["mlp"]
+    assert resolve_model_path(tmp_path / "mine.npz") == tmp_path / "mine.npz"
+    monkeypatch.chdir(tmp_path)
+    Path("cnn").write_bytes(b"")  # a file really named like a shipped model wins
+    assert resolve_model_path("cnn") == Path("cnn")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_each_shipped_model_opens_with_its_path_and_history(name):
+    model, path = open_model(name)
+    assert path.name == SHIPPED_MODELS[name] and path.is_file()
+    assert model.history is not None and model.metadata["preset"] == name
+    assert model.output_size() == 10
+
+
+def test_neither_a_name_nor_a_file():
+    with pytest.raises(ModelFileError, match="neither a shipped model"):
+        open_model("resnet")
