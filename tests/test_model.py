@@ -4,20 +4,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-
-
-def blobs(rng, n=300, classes=3, features=5):
-    """Well-separated Gaussian clusters: an easy problem every optimizer must solve."""
-    centres = 4 * rng.standard_normal((classes, features))
-    y = rng.integers(0, classes, n)
-    return centres[y] + rng.standard_normal((n, features)), y
-
-
-def small_model(rng, features=5, classes=3, **compile_args):
-    model = bn.Sequential(
-        [bn.Dense(features, 16, rng=rng), bn.ReLU(), bn.Dense(16, classes, rng=rng)]
-    )
-    return model.compile(**{"loss": "cross_entropy", "optimizer": bn.Adam(0.01), **compile_args})
+from tests.helpers import blobs, small_model
 
 
 def test_float64_models_compute_in_float64(rng):

@@ -8,17 +8,16 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import barenet as bn
 from barenet.activations import ACTIVATIONS
-from barenet.cli import cli
 from barenet.digits.config import TrainConfig
 from barenet.digits.recipe import build_model, build_optimizer
 from barenet.initializers import INITIALIZERS
 from barenet.losses import LOSSES
 from barenet.optimizers import OPTIMIZERS
 from barenet.schedules import SCHEDULES
+from tests.helpers import invoke
 
 
 class Softsign(bn.Layer):
@@ -66,10 +65,6 @@ def registered(monkeypatch):
         SCHEDULES, "linear", lambda rate, total, warmup: lambda step: rate * (1 - step / total)
     )
     return NEW_NAMES
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def test_the_new_names_are_choices_in_the_help(registered):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from barenet.configurable import lookup
 from barenet.layers import Layer
 
 
@@ -195,8 +196,4 @@ ACTIVATIONS: dict[str, type[Layer]] = {
 
 def get_activation(name: str) -> Layer:
     """A new activation layer by name; an unknown name lists the valid ones."""
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        valid = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"Unknown activation {name!r}. Expected one of: {valid}.") from None
+    return lookup(ACTIVATIONS, name, "activation")()

@@ -1,11 +1,14 @@
 """What layers, losses, optimizers and augmentations share: a config that rebuilds them, a repr
-made from it, and checks of their constructor arguments."""
+made from it, checks of their constructor arguments, and lookup by name in a registry."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class Configurable:
@@ -30,3 +33,12 @@ def check_positive_int(owner: str, **values: Any) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{owner} expected a positive integer {name}. Received: {value!r}")
+
+
+def lookup(registry: Mapping[str, T], name: str, family: str) -> T:
+    """``registry[name]``, or a ValueError that lists the valid names of this ``family``."""
+    try:
+        return registry[name]
+    except KeyError:
+        valid = ", ".join(sorted(registry))
+        raise ValueError(f"Unknown {family} {name!r}. Expected one of: {valid}.") from None

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from barenet.configurable import lookup
+
 Initializer = Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
 
 
@@ -72,8 +74,4 @@ INITIALIZERS: dict[str, Initializer] = {
 
 def get_initializer(name: str) -> Initializer:
     """Look an initializer up by name; an unknown name lists the valid ones."""
-    try:
-        return INITIALIZERS[name]
-    except KeyError:
-        valid = ", ".join(sorted(INITIALIZERS))
-        raise ValueError(f"Unknown initializer {name!r}. Expected one of: {valid}.") from None
+    return lookup(INITIALIZERS, name, "initializer")

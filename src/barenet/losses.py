@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from barenet.activations import log_softmax, sigmoid
-from barenet.configurable import Configurable
+from barenet.configurable import Configurable, lookup
 
 
 def check_labels(y_true: np.ndarray, classes: int) -> None:
@@ -228,8 +228,4 @@ def get_loss(loss: str | Loss) -> Loss:
     """A loss object from a name (or the object itself); an unknown name lists the valid ones."""
     if isinstance(loss, Loss):
         return loss
-    try:
-        return LOSSES[loss]()
-    except KeyError:
-        valid = ", ".join(sorted(LOSSES))
-        raise ValueError(f"Unknown loss {loss!r}. Expected one of: {valid}.") from None
+    return lookup(LOSSES, loss, "loss")()

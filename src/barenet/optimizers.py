@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from barenet.configurable import Configurable
+from barenet.configurable import Configurable, lookup
 
 Schedule = Callable[[int], float]
 
@@ -285,9 +285,4 @@ def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
     """An optimizer from a name and keyword arguments (or the object itself)."""
     if isinstance(optimizer, Optimizer):
         return optimizer
-    try:
-        factory = OPTIMIZERS[optimizer]
-    except KeyError:
-        valid = ", ".join(sorted(OPTIMIZERS))
-        raise ValueError(f"Unknown optimizer {optimizer!r}. Expected one of: {valid}.") from None
-    return factory(**kwargs)
+    return lookup(OPTIMIZERS, optimizer, "optimizer")(**kwargs)

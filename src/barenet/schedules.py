@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from barenet.configurable import lookup
+
 
 def _check_positive(name: str, value: float) -> None:
     if not value > 0:
@@ -113,9 +115,4 @@ def get_schedule(
     name: str, learning_rate: float, total_steps: int, warmup_steps: int = 0
 ) -> float | Callable[[int], float]:
     """The learning rate (or schedule) named ``name`` over a run of ``total_steps`` updates."""
-    try:
-        factory = SCHEDULES[name]
-    except KeyError:
-        valid = ", ".join(sorted(SCHEDULES))
-        raise ValueError(f"Unknown schedule {name!r}. Expected one of: {valid}.") from None
-    return factory(learning_rate, total_steps, warmup_steps)
+    return lookup(SCHEDULES, name, "schedule")(learning_rate, total_steps, warmup_steps)

@@ -4,15 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from barenet.cli import cli
-
-QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+from tests.helpers import QUICK, invoke
 
 
 def test_experiment_json(tmp_path):

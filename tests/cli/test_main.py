@@ -1,13 +1,8 @@
 """The command group: a user's mistake is one line and exit code 1, usage mistakes exit 2."""
 
 import pytest
-from click.testing import CliRunner
 
-from barenet.cli import cli
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+from tests.helpers import invoke
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,9 @@ import json
 import os
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
-from barenet.cli import cli
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+from tests.helpers import invoke
 
 
 def drawing(path, kind="seven", background="white"):

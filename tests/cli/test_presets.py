@@ -1,12 +1,6 @@
 """barenet presets: every preset listed."""
 
-from click.testing import CliRunner
-
-from barenet.cli import cli
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+from tests.helpers import invoke
 
 
 def test_presets_lists_every_preset():

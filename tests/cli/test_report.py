@@ -3,44 +3,7 @@
 import json
 import sys
 
-import numpy as np
-import pytest
-from click.testing import CliRunner
-from PIL import Image
-
-from barenet.cli import cli
-from barenet.datasets import load_data
-from barenet.digits.config import TrainConfig
-from barenet.digits.recipe import train
-from barenet.report.page import write_report
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_real_picture(path, size=None):
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-        if size is not None:
-            assert image.size == size, (path.name, image.size)
-        pixels = np.asarray(image.convert("L"), dtype=float)
-    # Not blank: plenty of ink on the white page, and more than a couple of shades.
-    assert (pixels < 200).mean() > 0.01 and len(np.unique(pixels)) > 20, path.name
-
-
-@pytest.fixture(scope="module")
-def small_run():
-    data = load_data(None)
-    config = TrainConfig(layers=[784, 32, 10], epochs=3, train_limit=3000, validation_split=0.1)
-    return train(config, data), data
-
-
-@pytest.fixture(scope="module")
-def report(small_run, tmp_path_factory):
-    run, data = small_run
-    folder = tmp_path_factory.mktemp("report")
-    return write_report(run.model, data, folder, "small.npz")
+from tests.helpers import assert_real_picture, invoke
 
 
 def test_report_command_on_the_shipped_model(tmp_path):

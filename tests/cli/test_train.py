@@ -8,24 +8,9 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from barenet import load_model
-from barenet.cli import cli
-
-QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("train")
-    result = invoke("train", *QUICK, "--out", folder / "tiny.npz", "--json")
-    assert result.exit_code == 0, result.output
-    return folder / "tiny.npz", json.loads(result.stdout)
+from tests.helpers import QUICK, invoke
 
 
 def test_train_json_and_files(trained):

@@ -2,18 +2,16 @@
 
 import base64
 
-import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 import barenet as bn
-from barenet.cli import cli
 from barenet.datasets import load_data
 from barenet.digits.config import TrainConfig
 from barenet.digits.recipe import train
 from barenet.report import plots
 from barenet.report.page import write_report
+from tests.helpers import assert_real_picture, invoke
 
 FIXED_SIZES = {
     "learning-curves.png": (1000, 400),
@@ -21,20 +19,6 @@ FIXED_SIZES = {
     "per-class-accuracy.png": (800, 400),
     "calibration.png": (1000, 450),
 }
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_real_picture(path, size=None):
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-        if size is not None:
-            assert image.size == size, (path.name, image.size)
-        pixels = np.asarray(image.convert("L"), dtype=float)
-    # Not blank: plenty of ink on the white page, and more than a couple of shades.
-    assert (pixels < 200).mean() > 0.01 and len(np.unique(pixels)) > 20, path.name
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,12 @@ from barenet.cli.common import (
     stderr,
     stdout,
 )
-from barenet.cli.options import config_from_options, json_option, training_options
+from barenet.cli.options import (
+    config_from_options,
+    json_option,
+    plot_option,
+    training_options,
+)
 from barenet.datasets import load_data
 from barenet.digits.experiment import (
     RunRecord,
@@ -47,12 +52,9 @@ from barenet.digits.recipe import TrainedRun
     help="Compare values of one option; repeat for a grid. Layers: 784,128,10|784,256,10.",
 )
 @json_option
-@click.option(
-    "--plot",
-    is_flag=False,
-    flag_value="experiment.png",
-    type=click.Path(dir_okay=False),
-    help="Save a chart of each variant's accuracy (mean, spread, runs) [FILE: experiment.png].",
+@plot_option(
+    "experiment.png",
+    "Save a chart of each variant's accuracy (mean, spread, runs) [FILE: experiment.png].",
 )
 def experiment_command(
     preset: str | None,

@@ -71,6 +71,16 @@ MODEL_HELP = (
 model_option = click.option("--model", "model_path", help=MODEL_HELP)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 
+
+def plot_option(default_file: str, help_text: str) -> Decorator:
+    """``--plot [FILE]``: save a chart; ``--plot`` alone gives ``default_file`` ("" lets the
+    command choose a name beside its output)."""
+    return click.option(
+        "--plot", is_flag=False, flag_value=default_file, type=click.Path(dir_okay=False),
+        help=help_text,
+    )  # fmt: skip
+
+
 TRAINING_OPTIONS: list[Decorator] = [
     click.option(
         "--preset",

@@ -19,7 +19,12 @@ from barenet.cli.common import (
     stderr,
     stdout,
 )
-from barenet.cli.options import config_from_options, json_option, training_options
+from barenet.cli.options import (
+    config_from_options,
+    json_option,
+    plot_option,
+    training_options,
+)
 from barenet.cli.progress import RichProgress
 from barenet.datasets import Dataset, load_data
 from barenet.digits.config import TrainConfig
@@ -46,13 +51,7 @@ def run_with_progress(
     help="Where to save the model (default: <preset>.npz).",
 )
 @json_option
-@click.option(
-    "--plot",
-    is_flag=False,
-    flag_value="",
-    type=click.Path(dir_okay=False),
-    help="Save the learning curves as a PNG [FILE: beside the model, <model>.curves.png].",
-)
+@plot_option("", "Save the learning curves as a PNG [FILE: beside the model, <model>.curves.png].")
 def train_command(
     preset: str | None,
     data_path: str | None,

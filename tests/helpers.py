@@ -1,0 +1,40 @@
+"""Helpers that several test modules use."""
+
+import numpy as np
+from click.testing import CliRunner, Result
+from PIL import Image
+
+import barenet as bn
+from barenet.cli import cli
+
+# A few seconds of training: enough to exercise every command on a real model.
+QUICK = ["--preset", "quick", "--train-limit", "2000", "--epochs", "1"]
+
+
+def invoke(*args: object) -> Result:
+    """Run the barenet command in-process with these arguments."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_real_picture(path, size=None):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        if size is not None:
+            assert image.size == size, (path.name, image.size)
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    # Not blank: plenty of ink on the white page, and more than a couple of shades.
+    assert (pixels < 200).mean() > 0.01 and len(np.unique(pixels)) > 20, path.name
+
+
+def blobs(rng, n=300, classes=3, features=5):
+    """Well-separated Gaussian clusters: an easy problem every optimizer must solve."""
+    centres = 4 * rng.standard_normal((classes, features))
+    y = rng.integers(0, classes, n)
+    return centres[y] + rng.standard_normal((n, features)), y
+
+
+def small_model(rng, features=5, classes=3, **compile_args):
+    model = bn.Sequential(
+        [bn.Dense(features, 16, rng=rng), bn.ReLU(), bn.Dense(16, classes, rng=rng)]
+    )
+    return model.compile(**{"loss": "cross_entropy", "optimizer": bn.Adam(0.01), **compile_args})
