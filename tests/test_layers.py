@@ -112,7 +112,8 @@ def test_a_gradient_of_the_wrong_shape_is_named(rng):
             return dy @ self.params["w"].T
 
     model = bn.Sequential([SummingGradient(np.ones((3, 2)))]).compile("cross_entropy")
-    with pytest.raises(ValueError, match=r"holds a gradient for params\['w'\] of shape \(2,\)"):
+    message = r"grads\['w'\] must have its parameter's shape \(3, 2\); .* of shape \(2,\)"
+    with pytest.raises(ValueError, match=message):
         model.fit(rng.standard_normal((8, 3)), rng.integers(0, 2, 8), epochs=1, verbose=0)
 
 
@@ -131,3 +132,12 @@ def test_forgetting_super_init_is_a_sentence():
         bn.Sequential([QuietlyForgetful(2.0)])
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         _ = bn.ReLU().missing
+
+
+def test_gradients_are_written_into_the_arrays_an_optimizer_holds():
+    layer = bn.Dense(3, 2, rng=np.random.default_rng(0))
+    held = layer.grads["weight"]
+    layer.grads["weight"] = np.ones((3, 2))
+    assert layer.grads["weight"] is held and (held == 1).all()
+    layer.astype(np.float64)  # a new dtype is a new array
+    assert layer.grads["weight"].dtype == np.float64 and layer.grads["weight"] is not held

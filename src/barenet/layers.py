@@ -3,8 +3,8 @@
 A layer owns its parameters and their gradients (``params`` and ``grads``, dicts of arrays with
 the same keys), and any state that is saved but not trained (``buffers``, e.g. batch-norm
 running statistics). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
-sets every ``grads[k]``. barenet's own layers write into the existing gradient arrays, which
-saves an allocation per step; training reads whatever array a layer holds after ``backward``.
+sets every ``grads[k]``: barenet's own layers write into the existing gradient arrays, which saves
+an allocation per step, and a layer that assigns new arrays trains the same (see ``Gradients``).
 """
 
 from __future__ import annotations
@@ -18,14 +18,37 @@ from barenet.configurable import Configurable, check_positive_int
 from barenet.initializers import get_initializer
 
 
+class Gradients(dict[str, np.ndarray]):
+    """A layer's gradients, by parameter name. Assigning to a name that already has an array
+    writes into that array, so an optimizer that holds it sees the new values: a ``backward``
+    may write in place (``np.matmul(..., out=self.grads["weight"])``) or assign
+    (``self.grads["weight"] = x.T @ dy``), and both train."""
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        current = self.get(name)
+        if current is None:
+            super().__setitem__(name, value)
+            return
+        if np.shape(value) != current.shape:
+            raise ValueError(
+                f"grads[{name!r}] must have its parameter's shape {current.shape}; backward() "
+                f"assigned an array of shape {np.shape(value)}."
+            )
+        np.copyto(current, value, casting="same_kind")
+
+    def reset(self, name: str, value: np.ndarray) -> None:
+        """Replace the array of ``name`` itself (a new dtype), rather than its values."""
+        super().__setitem__(name, value)
+
+
 class Layer(Configurable):
     """Base class: ``y = forward(x)`` and ``dx = backward(dy)``, plus parameters and a config.
 
     To write your own layer: call ``super().__init__()`` first, put each trainable array in
     ``self.params[name]``, and in ``backward`` set ``self.grads[name]`` to dLoss/d(that array)
-    (same shape), then return dLoss/dx. Training and the gradient check both read the gradients
-    the layer holds after ``backward``, so writing into the existing array or assigning a new one
-    both work.
+    (same shape; set the entry, never replace the whole dict), then return dLoss/dx. Writing
+    into the existing array and assigning a new one both work (see ``Gradients``); training and
+    the gradient check read the same arrays.
 
     Subclasses register themselves by class name, so a saved model can name the classes it needs.
     """
@@ -38,7 +61,7 @@ class Layer(Configurable):
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = Gradients()
         self.buffers: dict[str, np.ndarray] = {}  # saved with the model, not optimized
 
     def __getattr__(self, name: str) -> Any:
@@ -87,7 +110,9 @@ class Layer(Configurable):
         """Cast parameters, their gradients and buffers to ``dtype``, in place; returns self."""
         for name, value in self.params.items():
             self.params[name] = np.ascontiguousarray(value, dtype=dtype)
-            self.grads[name] = np.zeros_like(self.params[name])
+            if not isinstance(self.grads, Gradients):  # a subclass set a plain dict
+                self.grads = Gradients(self.grads)
+            self.grads.reset(name, np.zeros_like(self.params[name]))
         for name, value in self.buffers.items():
             self.buffers[name] = np.ascontiguousarray(value, dtype=dtype)
         return self

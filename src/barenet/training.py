@@ -174,6 +174,9 @@ class Trainer:
         assert self.loss is not None and self.optimizer is not None
         last_good = self.get_weights()
         threshold = self.decision_threshold
+        # The arrays themselves: layers update them in place (see layers.Gradients).
+        params = [param for _, param, _ in self.parameters()]
+        grads = [grad for _, _, grad in self.parameters()]
         loss_sum, correct = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch)):
             rows = order[start : start + batch]
@@ -185,12 +188,9 @@ class Trainer:
             loss = self.loss.forward(scores, y_batch)
             if not math.isfinite(loss):
                 raise self._diverged(epoch, step, loss, last_good)
-            # Backward, then one step on the gradients the layers hold now.
+            # Backward, then one optimizer step.
             self.backward(self.loss.backward(), logits=True, input_grad=False)
-            current = list(self.parameters())
-            self.optimizer.step(
-                [param for _, param, _ in current], [grad for _, _, grad in current]
-            )
+            self.optimizer.step(params, grads)
             # Metrics.
             loss_sum += loss * len(rows)
             correct += count_correct(scores, y_batch, threshold)
