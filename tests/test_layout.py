@@ -168,3 +168,18 @@ def test_every_function_fits_a_screen(barenet_modules):
             if lines > LINES_PER_FUNCTION:
                 long.append(f"{name}.{node.name}: {lines} lines")
     assert long == []
+
+
+def test_every_library_module_has_its_test_module(barenet_modules):
+    library = [
+        name.removeprefix("barenet.")
+        for name in barenet_modules
+        if area(name) == "library" and name not in ("barenet", *APPLICATION_ENTRY)
+    ]
+    missing = [name for name in library if not (ROOT / "tests" / f"test_{name}.py").is_file()]
+    assert missing == []
+
+
+def test_every_sub_package_has_its_test_folder():
+    missing = [name for name in RANKS if not (ROOT / "tests" / name / "__init__.py").is_file()]
+    assert missing == []

@@ -14,6 +14,7 @@ import numpy as np
 
 from barenet.activations import Activation, Sigmoid, Softmax, Tanh, softmax
 from barenet.callbacks import History
+from barenet.configurable import lookup
 from barenet.layers import Dense, Layer
 from barenet.losses import LOSSES, BinaryCrossEntropy, CrossEntropy
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
@@ -259,7 +260,7 @@ class Sequential(Trainer):
                 raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
             model.add(Layer.registry[entry["class"]].from_config(entry["config"]))
         if config.get("loss"):
-            model.loss = LOSSES[config["loss"]["name"]](**config["loss"]["config"])
+            model.loss = lookup(LOSSES, config["loss"]["name"], "loss")(**config["loss"]["config"])
         if config.get("input_shape") is not None:
             model.input_shape = tuple(config["input_shape"])
         return model

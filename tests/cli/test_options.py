@@ -1,0 +1,32 @@
+"""Shared options: choices read from the registries when used, presets with options on top."""
+
+import click
+import pytest
+
+from barenet.cli.options import RegistryChoice, config_from_options, parse_batch_size
+from barenet.digits.presets import get_preset
+
+
+def test_a_registry_choice_reads_the_names_each_time():
+    names = {"relu": 1}
+    choice = RegistryChoice(names.keys)
+    assert choice.convert("relu", None, None) == "relu"
+    names["gelu"] = 2
+    assert choice.choices == ("relu", "gelu") and choice.convert("gelu", None, None) == "gelu"
+    with pytest.raises(click.BadParameter, match="'swish' is not one of 'relu', 'gelu'"):
+        choice.convert("swish", None, None)
+
+
+def test_options_override_the_preset():
+    config = config_from_options("quick", {"epochs": 7, "batch_size": "full", "seed": None})
+    assert config.epochs == 7 and config.batch_size is None
+    assert config.layers == get_preset("quick").config.layers
+    with pytest.raises(ValueError, match="--dropout must be in"):
+        config_from_options(None, {"dropout": 2.0})
+
+
+def test_batch_size_is_a_number_or_full():
+    assert parse_batch_size(None, None, "64") == 64
+    assert parse_batch_size(None, None, "FULL") == "full"
+    with pytest.raises(click.BadParameter, match="expected a number or 'full'"):
+        parse_batch_size(None, None, "big")
