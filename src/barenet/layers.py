@@ -41,6 +41,24 @@ class Gradients(dict[str, np.ndarray]):
         super().__setitem__(name, value)
 
 
+class SetBySuperInit:
+    """Stands in on the class for an attribute that ``Layer.__init__`` sets on each layer, so a
+    subclass that never called it gets a sentence rather than an AttributeError. (A class-level
+    stand-in keeps attribute access at full speed, where ``__getattr__`` would slow every one.)
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layer: object, owner: type | None = None) -> Any:
+        if layer is None:
+            return self
+        raise TypeError(
+            f"{type(layer).__name__} has no {self.name}: its __init__ must call "
+            "super().__init__() before anything else."
+        )
+
+
 class Layer(Configurable):
     """Base class: ``y = forward(x)`` and ``dx = backward(dy)``, plus parameters and a config.
 
@@ -54,24 +72,19 @@ class Layer(Configurable):
     """
 
     registry: ClassVar[dict[str, type[Layer]]] = {}
+    # Set on each layer by __init__; until then, reading one says what is missing.
+    params: dict[str, np.ndarray] = SetBySuperInit()  # type: ignore[assignment]
+    grads: dict[str, np.ndarray] = SetBySuperInit()  # type: ignore[assignment]
+    buffers: dict[str, np.ndarray] = SetBySuperInit()  # type: ignore[assignment]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         Layer.registry[cls.__name__] = cls
 
     def __init__(self) -> None:
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = Gradients()
-        self.buffers: dict[str, np.ndarray] = {}  # saved with the model, not optimized
-
-    def __getattr__(self, name: str) -> Any:
-        # Called only when normal lookup fails: for these three, a subclass skipped our __init__.
-        if name in ("params", "grads", "buffers"):
-            raise TypeError(
-                f"{type(self).__name__} has no {name}: its __init__ must call "
-                "super().__init__() before anything else."
-            )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.params = {}
+        self.grads = Gradients()
+        self.buffers = {}  # saved with the model, not optimized
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Compute the layer's output, caching what ``backward`` will need.
