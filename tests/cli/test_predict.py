@@ -44,7 +44,7 @@ def test_predict_files_folders_and_failures(tmp_path):
     assert len(by_file["seven.png"]["top"]) == 2
     assert sum(by_file["seven.png"]["probabilities"]) == pytest.approx(1, abs=1e-4)
     assert "no ink found" in by_file["blank.png"]["error"]
-    assert "not an image" in by_file["notes.txt"]["error"]
+    assert "is not a PNG, JPEG, BMP, GIF, WebP or TIFF image" in by_file["notes.txt"]["error"]
     preview = Image.open(tmp_path / "seen" / "seven.28x28.png")
     assert preview.size == (28, 28) and preview.mode == "L"
 
@@ -53,3 +53,18 @@ def test_predict_human_output(tmp_path):
     result = invoke("predict", drawing(tmp_path / "seven.png"))
     assert result.exit_code == 0, result.output
     assert "seven.png: 7" in result.stdout
+
+
+def test_file_names_are_printed_literally_and_a_bad_file_spoils_only_itself(tmp_path):
+    good = drawing(tmp_path / "[red]seven.png")
+    also_good = drawing(tmp_path / "[bold]seven[.png")
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00" + bytes(40))
+    missing = tmp_path / "q[" / "]z.png"  # the name 'q[/]z.png' is a folder and a file
+    result = invoke("predict", good, tmp_path / "bad.tif", missing, also_good)
+    assert result.exit_code == 1
+    printed = " ".join(result.stdout.split())  # rich wraps long lines when not on a terminal
+    assert f"{good}: 7" in printed and f"{also_good}: 7" in printed
+    errors = " ".join(result.stderr.split())
+    assert f"{tmp_path / 'bad.tif'} is not a PNG" in errors
+    assert f"{missing}: no such file" in errors  # printed as typed, '[/]' included
+    assert "Traceback" not in result.output

@@ -1,5 +1,6 @@
 """Own images -> the 28x28 the network sees: MNIST digits rendered back, drawings, bad files."""
 
+import contextlib
 import struct
 import zlib
 
@@ -142,7 +143,9 @@ def test_blank_image_is_an_error(tmp_path):
 
 def test_not_an_image(tmp_path):
     (tmp_path / "notes.png").write_text("this is not a picture")
-    with pytest.raises(ImageError, match="notes.png is not an image Pillow can read"):
+    with pytest.raises(
+        ImageError, match="notes.png is not a PNG, JPEG, BMP, GIF, WebP or TIFF image"
+    ):
         load_digit(tmp_path / "notes.png")
     with pytest.raises(ImageError, match="no such file"):
         load_digit(tmp_path / "missing.png")
@@ -180,3 +183,48 @@ def test_huge_images_are_refused_before_decoding(tmp_path):
         match=r"huge.png is too large to decode safely \(Image size \(100000000 pixels\)",
     ):
         load_digit(tmp_path / "huge.png")
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nnewpath 4 4 moveto 24 24 lineto stroke\n"
+
+
+def test_only_the_documented_formats_reach_a_decoder(tmp_path, monkeypatch):
+    # EPS would be handed to Ghostscript, an external program; ICO decodes before any size check.
+    from PIL import EpsImagePlugin
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("an EPS decoder was asked to look at the file")
+
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", never)
+    (tmp_path / "drawing.png").write_bytes(EPS)
+    with pytest.raises(ImageError, match="is not a PNG, JPEG, BMP, GIF, WebP or TIFF image"):
+        load_digit(tmp_path / "drawing.png")
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "icon.ico")
+    with pytest.raises(ImageError, match="is not a PNG"):
+        load_digit(tmp_path / "icon.ico")
+
+
+def test_a_float_tiff_holding_nan_is_read(tmp_path):
+    values = np.zeros((40, 40), np.float32)
+    values[10:30, 18:22] = 1.0
+    values[0, 0] = np.nan
+    Image.fromarray(values, mode="F").save(tmp_path / "nan.tif")
+    digit = load_digit(tmp_path / "nan.tif")
+    assert digit.shape == (28, 28) and digit.max() == 255
+
+
+@pytest.mark.parametrize("cut", [30, 60, 200])
+def test_cut_or_mutated_images_are_one_error(cut, tmp_path):
+    image = Image.new("RGB", (120, 120), "white")
+    ImageDraw.Draw(image).line([(20, 20), (100, 100)], fill="black", width=9)
+    for kind in ("PNG", "JPEG"):
+        path = tmp_path / f"cut.{kind.lower()}"
+        image.save(path, format=kind)
+        data = bytearray(path.read_bytes())
+        path.write_bytes(bytes(data[:cut]))
+        with pytest.raises(ImageError, match="cut"):
+            load_digit(path)
+        data[cut : cut + 40] = bytes(40)  # a mutated middle
+        path.write_bytes(bytes(data))
+        with contextlib.suppress(ImageError):  # some still decode; none raises another error
+            load_digit(path)

@@ -11,8 +11,10 @@ from rich.console import Console
 from barenet.datasets import Dataset
 
 INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+# Markup off: file names and messages are printed literally ("[red]x.png" stays as typed); the
+# few styled lines ask for markup and escape what they interpolate.
+stdout = Console(highlight=False, markup=False)
+stderr = Console(stderr=True, highlight=False, markup=False)
 
 
 def emit_json(payload: Any) -> None:

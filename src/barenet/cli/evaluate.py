@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 from barenet.cli.common import describe_data, emit_json, stderr, stdout
 from barenet.cli.options import MODEL_HELP, data_option, json_option
@@ -68,7 +69,7 @@ def _print_tables(per_class: list[dict[str, float]], matrix: np.ndarray) -> None
         confusion.add_row(
             str(index),
             *(
-                f"[bold]{c}[/]" if i == index else (str(c) if c else "·")
+                Text(str(c), style="bold") if i == index else (str(c) if c else "·")
                 for i, c in enumerate(counts)
             ),
         )

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from barenet.cli.common import emit_json, stderr, stdout
 from barenet.cli.options import json_option, model_option
-from barenet.digits.imaging import ImageError, save_preview_png
+from barenet.digits.imaging import IMAGE_SUFFIXES, ImageError, save_preview_png
 from barenet.digits.reading import read_digit
 from barenet.digits.shipped import open_model
 from barenet.model import Sequential
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
@@ -81,9 +80,10 @@ def predict_command(
     else:
         for result in results:
             if "error" in result:
-                stderr.print(f"[red]error[/]: {result['error']}")
+                stderr.print(f"[red]error[/]: {escape(result['error'])}", markup=True)
                 continue
             guesses = "  ".join(f"{g['digit']} {g['probability']:6.1%}" for g in result["top"])
-            stdout.print(f"{result['file']}: [bold]{result['digit']}[/]   ({guesses})")
+            line = f"{escape(result['file'])}: [bold]{result['digit']}[/]   ({guesses})"
+            stdout.print(line, markup=True)
     if any("error" in result for result in results):
         sys.exit(1)

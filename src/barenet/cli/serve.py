@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 import click
+from rich.markup import escape
 
 from barenet.cli.common import stderr
 from barenet.cli.options import model_option
@@ -58,7 +59,9 @@ def serve_command(model_path: str | None, host: str, port: int) -> None:
     check_port_free(host, port)
     if not is_loopback(host):
         stderr.print(
-            f"[yellow]Note[/]: listening on {host}, so other machines can reach this server."
+            f"[yellow]Note[/]: listening on {escape(host)}, so other machines can reach this "
+            "server.",
+            markup=True,
         )
     stderr.print(f"Serving {path.name}: open http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(create_app(model, path.name), host=host, port=port, log_level="info")

@@ -22,6 +22,11 @@ MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompress
 INK_FRACTION = 0.2  # pixels fainter than this share of the strongest ink are not part of it
 MIN_CONTRAST = 24  # grey levels between paper and ink below which an image counts as blank
 MNIST_STROKE = 2.5  # typical pen width of an MNIST digit, in pixels of the 20 px box
+# The formats barenet reads, and no others: Pillow is never asked to identify anything else, so
+# no other decoder (nor an external program, as Ghostscript is for EPS) ever sees user bytes.
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+FORMAT_NAMES = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 class ImageError(ValueError):
@@ -60,7 +65,7 @@ def open_grayscale(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
+            with Image.open(source, formats=FORMATS) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageTooLargeError(
@@ -77,20 +82,22 @@ def open_grayscale(
     except IsADirectoryError:
         raise ImageError(f"{path} is a folder, not an image file.") from None
     except UnidentifiedImageError:
-        raise NotAnImageError(
-            f"{path} is not an image Pillow can read (PNG, JPEG, BMP, GIF, WebP, ...)."
-        ) from None
+        raise NotAnImageError(f"{path} is not a {FORMAT_NAMES} image.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageTooLargeError(
             f"{path} is too large to decode safely ({error}); scale it down first."
         ) from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ImageError(f"{path}: the image data is damaged or truncated ({error}).") from None
+    except PermissionError:
+        raise ImageError(f"{path} cannot be read: permission denied.") from None
+    except Exception as error:  # decoders meet hostile bytes: whatever they raise is one error
+        raise ImageError(
+            f"{path}: the image data is damaged or truncated ({type(error).__name__}: {error})."
+        ) from None
 
 
 def _to_gray(image: Any, Image: Any) -> np.ndarray:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float greyscale
-        values = np.asarray(image, dtype=np.float32)
+        values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0, posinf=0, neginf=0)
         span = float(values.max() - values.min()) or 1.0
         return (values - values.min()) * (255.0 / span)
     rgba = image.convert("RGBA")
