@@ -2,7 +2,6 @@
 the web API and the report."""
 
 import io
-import threading
 
 import numpy as np
 import pytest
@@ -50,23 +49,6 @@ def test_one_image_goes_through_the_same_preprocessing(shipped_model, first_test
     np.testing.assert_array_equal(from_file.inputs, from_bytes.inputs)
     np.testing.assert_array_equal(from_file.probabilities, from_bytes.probabilities)
     assert from_file.digits[0] == first_test_digits[1][0]
-
-
-def test_the_lock_is_held_while_predicting(shipped_model, first_test_digits):
-    class RecordingLock:
-        def __init__(self):
-            self.lock, self.entered = threading.Lock(), 0
-
-        def __enter__(self):
-            self.entered += 1
-            return self.lock.__enter__()
-
-        def __exit__(self, *exc):
-            return self.lock.__exit__(*exc)
-
-    lock = RecordingLock()
-    read_digits(shipped_model, first_test_digits[0][:2], lock)
-    assert lock.entered == 1
 
 
 def test_errors_name_the_image(shipped_model):

@@ -24,7 +24,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def client(model):
-    return TestClient(create_app(model, "mnist-cnn.npz"))
+    return TestClient(create_app(model, "mnist-cnn.npz", hosts=["testserver"]))
 
 
 def png_bytes(pixels, scale=8, dark_ink=True):

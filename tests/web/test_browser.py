@@ -112,16 +112,19 @@ def test_drawing_a_digit_shows_the_prediction(server, browser, tmp_path):
     url, _ = server
     _, (x_test, y_test) = load_mnist()
     page = browser.new_page(viewport={"width": 1100, "height": 800})
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message))
     page.goto(url)
-    page.wait_for_function("document.getElementById('model-info').textContent.includes('accuracy')")
+    # Locator assertions, not wait_for_function: the page's CSP forbids the eval that needs.
+    sync_api.expect(page.locator("#model-info")).to_contain_text("accuracy")
     assert "mnist-cnn.npz" in page.locator("#model-info").text_content()
     for index in (0, 1):  # a 7 and a 2
         page.get_by_role("button", name="Clear").click()
         assert page.locator("#digit").text_content() == "?"
         trace_digit(page, x_test[index])
         # Throttled requests while drawing, and a last one after the final stroke.
-        page.wait_for_function(
-            f"document.getElementById('digit').dataset.digit === '{y_test[index]}'", timeout=15000
+        sync_api.expect(page.locator("#digit")).to_have_attribute(
+            "data-digit", str(y_test[index]), timeout=15000
         )
         page.wait_for_load_state("networkidle")
         assert page.locator("#digit").text_content() == str(y_test[index])
@@ -137,6 +140,8 @@ def test_drawing_a_digit_shows_the_prediction(server, browser, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 20 and len(np.unique(pixels)) > 50  # text, bars and drawing, not blank
     page.close()
+    blocked = [m.text for m in console_errors if "Content Security Policy" in m.text]
+    assert blocked == []  # the page runs under its own CSP
 
 
 def test_upload_button_and_phone_width(server, browser, tmp_path):
@@ -151,8 +156,8 @@ def test_upload_button_and_phone_width(server, browser, tmp_path):
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Upload an image").click()
     chooser.value.set_files(str(tmp_path / "digit.png"))
-    page.wait_for_function(
-        f"document.getElementById('digit').dataset.digit === '{y_test[2]}'", timeout=15000
+    sync_api.expect(page.locator("#digit")).to_have_attribute(
+        "data-digit", str(y_test[2]), timeout=15000
     )
     # Nothing sticks out sideways on a phone, and the canvas fills the width.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

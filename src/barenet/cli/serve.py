@@ -12,6 +12,7 @@ from barenet.cli.common import stderr
 from barenet.cli.options import model_option
 from barenet.digits.shipped import open_model
 
+WILDCARDS = ("0.0.0.0", "::", "")  # listen on every address: no one name to allow
 INSTALL_HINT = "barenet serve needs FastAPI and uvicorn: pip install 'barenet[serve]'."
 
 
@@ -44,10 +45,20 @@ def is_loopback(host: str) -> bool:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
 )
-def serve_command(model_path: str | None, host: str, port: int) -> None:
+@click.option(
+    "--allow-host",
+    "allowed",
+    multiple=True,
+    metavar="NAME",
+    help="Another host name or address clients use to reach the server (repeatable); "
+    "localhost names and --host are always allowed.",
+)
+def serve_command(model_path: str | None, host: str, port: int, allowed: tuple[str, ...]) -> None:
     """Serve a page to draw digits on, with live predictions, and its JSON API.
 
     Open the printed address in a browser. One log line per request; Ctrl-C stops the server.
+    It answers only to the names it knows (localhost, --host, --allow-host), so another web
+    site cannot reach it through a name of its own.
     """
     try:
         import uvicorn
@@ -63,5 +74,12 @@ def serve_command(model_path: str | None, host: str, port: int) -> None:
             "server.",
             markup=True,
         )
+    hosts = [*allowed, *([] if host in WILDCARDS else [host])]
+    if host in WILDCARDS and not allowed:
+        stderr.print(
+            "Note: answering only to localhost names; add --allow-host NAME for each name or "
+            "address other machines use to reach this one."
+        )
     stderr.print(f"Serving {path.name}: open http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(model, path.name), host=host, port=port, log_level="info")
+    app = create_app(model, path.name, hosts)
+    uvicorn.run(app, host=host, port=port, log_level="info")

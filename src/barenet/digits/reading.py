@@ -6,7 +6,6 @@ agree on the preprocessing, the probabilities and the order of the guesses.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,22 +43,14 @@ class DigitReadings:
         return np.argsort(self.probabilities, axis=1)[:, ::-1][:, :k]
 
 
-def read_digits(
-    model: Sequential,
-    inputs: np.ndarray,
-    lock: contextlib.AbstractContextManager[object] | None = None,
-) -> DigitReadings:
+def read_digits(model: Sequential, inputs: np.ndarray) -> DigitReadings:
     """Class probabilities of digits that are already MNIST-style 28x28 images.
 
     Args:
         model: a trained digit model (it takes raw 0..255 pixels).
         inputs: ``(N, 28, 28)`` uint8 digits.
-        lock: held while the model predicts (layers cache their inputs, so a server that
-            shares one model between threads predicts one request at a time).
     """
-    with lock or contextlib.nullcontext():
-        probabilities = model.predict_proba(inputs)
-    return DigitReadings(inputs, probabilities)
+    return DigitReadings(inputs, model.predict_proba(inputs))
 
 
 def read_digit(
@@ -68,7 +59,6 @@ def read_digit(
     *,
     name: str | None = None,
     max_pixels: int = MAX_PIXELS,
-    lock: contextlib.AbstractContextManager[object] | None = None,
 ) -> DigitReadings:
     """Read the digit in one image (a file, or bytes in a file object): readings of N = 1.
 
@@ -79,4 +69,4 @@ def read_digit(
         ImageError: not an image, damaged, too large or blank (a subclass says which).
     """
     digit = load_digit(image, max_pixels, name)
-    return read_digits(model, digit[np.newaxis], lock)
+    return read_digits(model, digit[np.newaxis])
