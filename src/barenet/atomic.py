@@ -1,6 +1,9 @@
 """Atomic file writes: write to a temporary file beside the target, then rename over it.
 
-A crash or Ctrl-C mid-write leaves either the old file or the new one, never half of one.
+A crash or Ctrl-C mid-write leaves either the old file or the new one, never half of one. The
+new file keeps the old one's permissions (a 0600 model stays 0600); a symbolic link stays a link,
+and the file it points to is the one replaced. A temporary file left by a process that was
+killed mid-write is removed by the next write to the same target.
 """
 
 from __future__ import annotations
@@ -16,15 +19,19 @@ from typing import IO
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file for writing; on success it replaces ``path`` in one rename."""
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a symlink: the link is kept, its file replaced
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_orphans(path)
+    permissions = _permissions_for(path)
+    prefix = f".{path.name}.{os.getpid()}."  # the writer's pid tells an orphan from a live write
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
-        with os.fdopen(fd, mode) as handle:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o666 & ~_current_umask())  # mkstemp makes 0600; match open()
+        os.chmod(temp_name, permissions)  # mkstemp makes 0600
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -32,10 +39,33 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it; put it straight back
-    os.umask(mask)
-    return mask
+def _permissions_for(path: Path) -> int:
+    """The mode the written file gets: the old file's, or what ``open()`` would give a new one."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete ``.NAME.PID.*.tmp`` files beside ``path`` whose writing process no longer runs."""
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = temp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
