@@ -57,3 +57,10 @@ def test_activations_by_name():
     assert set(bn.ACTIVATIONS) == {"relu", "leaky_relu", "sigmoid", "tanh", "softmax"}
     with pytest.raises(ValueError, match="Unknown activation 'gelu'. Expected one of: leaky_relu"):
         bn.get_activation("gelu")
+
+
+def test_a_custom_activation_needs_two_functions():
+    with pytest.raises(ValueError, match="expected a function fn, e.g. np.tanh. Received: 'tanh'"):
+        bn.Activation("tanh", None)
+    with pytest.raises(ValueError, match="expected a function derivative"):
+        bn.Activation(np.tanh, None)

@@ -141,3 +141,9 @@ def test_gradients_are_written_into_the_arrays_an_optimizer_holds():
     assert layer.grads["weight"] is held and (held == 1).all()
     layer.astype(np.float64)  # a new dtype is a new array
     assert layer.grads["weight"].dtype == np.float64 and layer.grads["weight"] is not held
+
+
+@pytest.mark.parametrize("rate", ["0.5", None, True, 1.0, -0.1])
+def test_dropout_rates_are_numbers_in_range(rate):
+    with pytest.raises(ValueError, match="Dropout expected a rate in"):
+        bn.Dropout(rate)

@@ -185,3 +185,12 @@ def test_the_file_format_knows_only_named_arrays(tmp_path):
         np.testing.assert_array_equal(target[name], value)
     with pytest.raises(bn.ModelFileError, match=r"b has shape \(2,\), expected \(3,\)"):
         copy_arrays(path, {**target, "b": np.zeros(3)}, read)
+
+
+def test_a_failed_save_changes_nothing(tmp_path):
+    model = bn.Sequential([bn.Dense(2, 2)])
+    with pytest.raises(ValueError, match="is not JSON data"):
+        model.save(tmp_path / "a.npz", metadata={"note": object()})
+    assert model.metadata == {} and list(tmp_path.iterdir()) == []
+    model.save(tmp_path / "b.npz", metadata={"note": "fine"})
+    assert bn.load_model(tmp_path / "b.npz").metadata == {"note": "fine"}

@@ -147,3 +147,11 @@ def test_fit_has_one_definition():
     from barenet.training import Trainer
 
     assert bn.Sequential.fit is Trainer.fit and bn.Sequential.evaluate is Trainer.evaluate
+
+
+def test_empty_data_and_zero_steps_are_sentences(rng):
+    model = small_model(rng)
+    with pytest.raises(ValueError, match="evaluate\\(\\) received no samples"):
+        model.evaluate(np.zeros((0, 5)), np.zeros(0, int))
+    with pytest.raises(ValueError, match="positive integer steps_per_epoch. Received: 0"):
+        model.fit(*blobs(rng, n=20), epochs=1, steps_per_epoch=0, verbose=0)

@@ -64,6 +64,11 @@ class Activation(Layer):
         derivative: Callable[[np.ndarray], np.ndarray],
     ) -> None:
         super().__init__()
+        for name, value in (("fn", fn), ("derivative", derivative)):
+            if not callable(value):
+                raise ValueError(
+                    f"Activation expected a function {name}, e.g. np.tanh. Received: {value!r}"
+                )
         self.fn = fn
         self.derivative = derivative
         self._x: np.ndarray | None = None

@@ -232,7 +232,8 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if not 0.0 <= rate < 1.0:
+        is_number = isinstance(rate, (int, float, np.floating)) and not isinstance(rate, bool)
+        if not is_number or not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout expected a rate in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
         self.rng = rng if rng is not None else np.random.default_rng()

@@ -271,14 +271,15 @@ class Sequential(Trainer):
         The file holds every parameter and buffer under its dotted name, the architecture, the
         training history and ``metadata`` (merged into ``self.metadata``); see ``saving.py``.
         """
-        if metadata:
-            self.metadata.update(metadata)
+        merged = {**self.metadata, **(metadata or {})}
         description = {
             **self.get_config(),
             "history": self.history.history if self.history is not None else None,
-            "metadata": self.metadata,
+            "metadata": merged,
         }
-        return write_model_file(path, dict(self.state()), description)
+        saved = write_model_file(path, dict(self.state()), description)
+        self.metadata = merged  # only once saved: a failed save changes nothing
+        return saved
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)

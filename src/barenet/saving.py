@@ -38,7 +38,10 @@ def _to_json(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"metadata value {value!r} of type {type(value).__name__} is not JSON data")
+    raise TypeError(
+        f"the value {value!r} of type {type(value).__name__} is not JSON data (numbers, strings, "
+        "lists and dicts)"
+    )
 
 
 def write_model_file(
@@ -55,7 +58,10 @@ def write_model_file(
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "barenet_version": __version__}
-    document = json.dumps({**header, **description}, default=_to_json)
+    try:
+        document = json.dumps({**header, **description}, default=_to_json)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(f"Cannot save {path.name}: {error}.") from None
     members: dict[str, Any] = {**arrays, CONFIG_KEY: np.array(document)}
     with atomic_open(path) as handle:
         np.savez_compressed(handle, **members)

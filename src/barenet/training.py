@@ -103,6 +103,8 @@ class Trainer:
             TrainingDiverged: the loss became NaN or infinite.
         """
         check_positive_int("fit", epochs=epochs)
+        if steps_per_epoch is not None:
+            check_positive_int("fit", steps_per_epoch=steps_per_epoch)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"fit expected batch_size >= 1 or None. Received: {batch_size!r}")
         X, y, validation_data = self._fit_data(X, y, validation_data, validation_split)
@@ -217,6 +219,8 @@ class Trainer:
             raise ValueError("evaluate() needs a loss: call model.compile(loss, optimizer) first.")
         y = np.asarray(y)
         check_lengths(X, y)
+        if len(y) == 0:
+            raise ValueError("evaluate() received no samples (X has length 0).")
         threshold = self.decision_threshold
         total_loss, correct = 0.0, 0
         for rows, batch in self.batches(X, batch_size):
