@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 import pickle
 import zipfile
 
@@ -194,3 +195,73 @@ def test_a_failed_save_changes_nothing(tmp_path):
     assert model.metadata == {} and list(tmp_path.iterdir()) == []
     model.save(tmp_path / "b.npz", metadata={"note": "fine"})
     assert bn.load_model(tmp_path / "b.npz").metadata == {"note": "fine"}
+
+
+def rewrite_description(path, change):
+    """Rewrite a saved model's JSON description through ``change(dict)``."""
+
+    def update(arrays):
+        description = json.loads(str(arrays["__barenet__"]))
+        change(description)
+        arrays["__barenet__"] = np.array(json.dumps(description))
+
+    rewrite(path, update)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(format_version="2"), "invalid format_version '2'"),
+        (lambda d: d.update(format_version=None), "invalid format_version None"),
+        (lambda d: d.update(metadata=[1, 2]), "metadata is not a JSON object"),
+        (lambda d: d.update(history=[0.5]), "history is not an object of per-epoch lists"),
+        (lambda d: d.update(input_shape=5), "invalid model description"),
+        (lambda d: d.update(layers=[]), "it has no layers"),
+        (
+            lambda d: d["layers"].__setitem__(
+                0, {"class": "Rescaling", "config": {"scale": "nan"}}
+            ),
+            "Rescaling expected finite numbers",
+        ),
+    ],
+)
+def test_hostile_descriptions_are_refused_with_a_reason(trained, tmp_path, change, message):
+    path = trained[0].save(tmp_path / "model.npz")
+    rewrite_description(path, change)
+    with pytest.raises(bn.ModelFileError, match=message):
+        bn.load_model(path)
+
+
+def test_a_model_that_computes_nan_is_refused(tmp_path):
+    model = bn.Sequential([bn.Rescaling(1e308), bn.Dense(3, 2), bn.Softmax()])
+    model.input_shape = (3,)
+    path = model.save(tmp_path / "overflow.npz")
+    with pytest.raises(bn.ModelFileError, match="non-finite outputs"):
+        bn.load_model(path)
+
+
+def test_deeply_nested_json_is_a_damaged_description(trained, tmp_path):
+    path = trained[0].save(tmp_path / "model.npz")
+    rewrite(path, lambda a: a.update({"__barenet__": np.array("[" * 200_000 + "]" * 200_000)}))
+    with pytest.raises(bn.ModelFileError, match="damaged model description"):
+        bn.load_model(path)
+
+
+def test_each_wrong_kind_of_file_gets_its_own_reason(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (4, 4)).save(tmp_path / "digit.png")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "folder.npz").mkdir()
+    os.mkfifo(tmp_path / "pipe.npz")
+    cases = {
+        "digit.png": "not an .npz archive",
+        "notes.txt": "not an .npz archive",
+        "folder.npz": "is a folder",
+        "pipe.npz": "not a regular file",
+    }
+    for name, reason in cases.items():
+        with pytest.raises(bn.ModelFileError, match=reason):
+            bn.load_model(tmp_path / name)
+    with pytest.raises(bn.ModelFileError, match="path is empty"):
+        bn.load_model("")

@@ -9,6 +9,7 @@ an allocation per step, and a layer that assigns new arrays trains the same (see
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -326,6 +327,10 @@ class Rescaling(Layer):
         super().__init__()
         self.scale = float(scale)
         self.offset = float(offset)
+        if not (math.isfinite(self.scale) and math.isfinite(self.offset)):
+            raise ValueError(
+                f"Rescaling expected finite numbers. Received: scale={scale!r}, offset={offset!r}"
+            )
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not np.issubdtype(x.dtype, np.floating):

@@ -296,11 +296,26 @@ def load_model(path: str | Path) -> Sequential:
     arrays, description = read_model_file(path)
     try:
         model = Sequential.from_config(description)
-    except (KeyError, TypeError, ValueError) as error:
+        metadata, history = description.get("metadata") or {}, description.get("history") or {}
+        if not model.layers:
+            raise ValueError("it has no layers")
+        if not isinstance(metadata, dict):
+            raise ValueError("its metadata is not a JSON object")
+        if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+            raise ValueError("its history is not an object of per-epoch lists")
+    except (KeyError, TypeError, ValueError, MemoryError) as error:
         reason = str(error) if type(error) is ValueError else repr(error)
         raise ModelFileError(f"{path} has an invalid model description: {reason}.") from None
     copy_arrays(path, dict(model.state()), arrays)
-    model.metadata = description.get("metadata") or {}
-    if description.get("history"):
-        model.history = History(description["history"])
+    model.metadata = metadata
+    model.history = History(history) if history else None
+    if model.input_shape is not None:
+        probes = np.stack([np.zeros(model.input_shape), np.ones(model.input_shape)])
+        with np.errstate(all="ignore"):
+            outputs = model.forward(probes.astype(model.dtype))
+        if not np.isfinite(outputs).all():
+            raise ModelFileError(
+                f"{path} gives non-finite outputs (NaN or infinity) for plain inputs; its "
+                "weights or settings are broken. Retrain or re-download it."
+            )
     return model

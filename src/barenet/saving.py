@@ -71,24 +71,53 @@ def write_model_file(
 def read_model_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The named arrays and the description in a model file; ``ModelFileError`` if it is not
     one (missing, corrupt, truncated, pickled, foreign or from a newer barenet)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"Model file {path} does not exist.")
+    path = _checked_file(path)
     arrays = _read_arrays(path)
     if CONFIG_KEY not in arrays:
         raise ModelFileError(f"{path} is an .npz file but not a barenet model (no {CONFIG_KEY}).")
     try:
         description = json.loads(str(arrays.pop(CONFIG_KEY)))
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:  # bad JSON, huge numbers, deep nesting
         raise ModelFileError(f"{path} has a damaged model description: {error}.") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a barenet model file (unknown format).")
-    if description.get("format_version", 0) > FORMAT_VERSION:
+    version = description.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFileError(f"{path} has an invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by a newer barenet ({description.get('barenet_version')}); "
             "upgrade barenet to read it."
         )
     return arrays, description
+
+
+def _checked_file(path: str | Path) -> Path:
+    """``path`` if it is a readable regular file holding a zip archive; else the reason why not."""
+    if not str(path):
+        raise ModelFileError("No model file was given (the path is empty).")
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file.")
+    if not path.exists():
+        raise ModelFileError(f"Model file {path} does not exist.")
+    if not path.is_file():
+        raise ModelFileError(f"{path} is not a regular file (a device, pipe or socket).")
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(4)
+    except PermissionError:
+        raise ModelFileError(f"{path} cannot be read: permission denied.") from None
+    if start == b"\x93NUM":
+        raise ModelFileError(f"{path} holds a bare array, not a barenet model (.npz).")
+    if start.startswith(b"\x80"):  # the first byte of every binary pickle
+        raise ModelFileError(
+            f"{path} contains pickled Python objects; barenet never loads pickles, because "
+            "loading one can run arbitrary code. Save models with barenet's model.save()."
+        )
+    if start != b"PK\x03\x04":
+        raise ModelFileError(f"{path} is not a barenet model file (it is not an .npz archive).")
+    return path
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
