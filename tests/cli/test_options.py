@@ -28,5 +28,9 @@ def test_options_override_the_preset():
 def test_batch_size_is_a_number_or_full():
     assert parse_batch_size(None, None, "64") == 64
     assert parse_batch_size(None, None, "FULL") == "full"
-    with pytest.raises(click.BadParameter, match="expected a number or 'full'"):
-        parse_batch_size(None, None, "big")
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "big"])
+def test_batch_size_zero_or_negative_is_refused(text):
+    with pytest.raises(click.BadParameter, match="expected a positive number or 'full'"):
+        parse_batch_size(None, None, text)

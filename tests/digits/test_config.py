@@ -46,3 +46,18 @@ def test_conv_output_side_and_output_names():
     assert TrainConfig(conv=[32, 64], kernel_size=5).conv_output_side() == 4
     assert TrainConfig(conv=[8], kernel_size=3).conv_output_side() == 13
     assert output_names()[-1] == "none" and "softmax" in output_names()
+
+
+def test_a_network_too_large_is_refused_before_anything_is_allocated():
+    with pytest.raises(
+        ValueError, match="would have 79,500,000,010 parameters, over barenet's limit"
+    ):
+        TrainConfig(layers=[784, 100_000_000, 10]).validate()
+
+
+def test_a_minus_sign_is_not_a_separator_between_commas():
+    assert parse_widths("784,-5,10") == [784, -5, 10]
+    with pytest.raises(ValueError, match="--layers must be two or more positive widths"):
+        TrainConfig(layers=parse_widths("784,-5,10")).validate()
+    with pytest.raises(ValueError, match="--seed must be 0 or more"):
+        TrainConfig(seed=-1).validate()

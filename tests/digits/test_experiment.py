@@ -58,3 +58,11 @@ def test_summary_is_mean_and_sample_spread():
     assert summary["mean_accuracy"] == pytest.approx(0.92)
     assert summary["std_accuracy"] == pytest.approx(0.02)
     assert summarize(records[:1])["std_accuracy"] == 0.0
+
+
+def test_every_variant_is_checked_before_the_first_run(tiny_digits):
+    seen = []
+    with pytest.raises(ValueError, match="--dropout must be in"):
+        run_experiment(SMALL, tiny_digits, 1, parse_vary(["dropout=0.1,1.5"], SMALL),
+                       on_run=lambda r, _: seen.append(r))  # fmt: skip
+    assert seen == []

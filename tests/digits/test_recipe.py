@@ -86,3 +86,16 @@ def test_ctrl_c_keeps_the_finished_epochs(tiny_digits):
     assert run.interrupted and run.epochs == 1
     assert run.model.metadata["interrupted"] is True
     assert run.test_accuracy == pytest.approx(run.model.metadata["metrics"]["test_accuracy"])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(layers=[784, 64, 32, 10], batch_norm=True, dropout=0.1),
+        TrainConfig(layers=[784, 10], conv=[8], kernel_size=3, batch_norm=True),
+        TrainConfig(layers=[784, 128, 10], conv=[32, 64]),
+    ],
+)
+def test_parameter_count_is_what_build_model_makes(config):
+    built = sum(param.size for _, param, _ in build_model(config).parameters())
+    assert config.parameter_count() == built

@@ -21,8 +21,9 @@ from barenet.cli.train import train_command
 from barenet.training import TrainingDiverged
 from barenet.version import __version__
 
-# DataError, ImageError and ModelFileError are ValueErrors; a missing file is an OSError.
-USER_ERRORS = (ValueError, OSError, TrainingDiverged)
+# DataError, ImageError and ModelFileError are ValueErrors; a missing file is an OSError; a
+# network or batch too large for this machine is a MemoryError (NumPy says how much it asked).
+USER_ERRORS = (ValueError, OSError, MemoryError, TrainingDiverged)
 
 
 class FriendlyGroup(click.Group):

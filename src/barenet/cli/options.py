@@ -47,12 +47,15 @@ def parse_layers(_ctx: Any, _param: Any, value: str | None) -> list[int] | None:
 def parse_batch_size(_ctx: Any, _param: Any, value: str | None) -> int | str | None:
     if value is None:
         return None
-    if value.lower() in ("full", "0"):
+    if value.lower() == "full":
         return "full"
     try:
-        return int(value)
+        size = int(value)
     except ValueError:
-        raise click.BadParameter(f"expected a number or 'full', got {value!r}") from None
+        size = 0
+    if size < 1:
+        raise click.BadParameter(f"expected a positive number or 'full', got {value!r}")
+    return size
 
 
 def data_option(purpose: str = "") -> Decorator:

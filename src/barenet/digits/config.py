@@ -7,6 +7,7 @@ checked against the library's registries, the single source of the valid ones.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +20,17 @@ from barenet.schedules import SCHEDULES
 
 PIXELS_SIDE = 28
 PIXELS = PIXELS_SIDE * PIXELS_SIDE
+MAX_PARAMETERS = 100_000_000  # 0.4 GB of float32 weights, 1.6 GB with gradients and Adam's state
 NO_OUTPUT_ACTIVATION = "none"
 
 
 def parse_widths(text: str) -> list[int]:
-    """``"784,128,10"`` or ``"784-128-10"`` -> ``[784, 128, 10]``; ValueError if not integers."""
-    return [int(part) for part in text.replace("-", ",").split(",") if part.strip()]
+    """``"784,128,10"`` or ``"784-128-10"`` -> ``[784, 128, 10]``; ValueError if not integers.
+
+    With commas a minus sign stays a sign (``"784,-5,10"`` is refused later, not read as 5).
+    """
+    separator = "," if "," in text else "-"
+    return [int(part) for part in text.split(separator) if part.strip()]
 
 
 def output_names() -> list[str]:
@@ -93,6 +99,12 @@ class TrainConfig:
                 "at least 1, or 'full'",
             ),
             (self.train_limit is None or self.train_limit >= 1, "train-limit", "at least 1"),
+            (
+                self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+                "steps-per-epoch",
+                "at least 1",
+            ),
+            (self.seed >= 0, "seed", "0 or more"),
             (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
             (self.learning_rate > 0, "learning-rate", "greater than 0"),
             (self.weight_decay >= 0, "weight-decay", "0 or more"),
@@ -112,6 +124,26 @@ class TrainConfig:
                 f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
                 "a smaller kernel."
             )
+        if self.parameter_count() > MAX_PARAMETERS:
+            raise ValueError(
+                f"This network would have {self.parameter_count():,} parameters, over barenet's "
+                f"limit of {MAX_PARAMETERS:,}; use narrower --layers or fewer --conv channels."
+            )
+
+    def parameter_count(self) -> int:
+        """Weights and biases of the network ``build_model`` makes (batch norm's included)."""
+        # A layer followed by batch norm has no bias; batch norm has a weight and a bias.
+        per_output = 1 + self.batch_norm
+        count, channels = 0, 1
+        for out_channels in self.conv:
+            count += out_channels * (channels * self.kernel_size**2 + per_output)
+            channels = out_channels
+        widths = self.layers
+        if self.conv:
+            widths = [channels * max(self.conv_output_side(), 0) ** 2, *self.layers[1:]]
+        for fan_in, fan_out in itertools.pairwise(widths):
+            count += fan_in * fan_out + fan_out * per_output
+        return count - widths[-1] * self.batch_norm  # the output layer has no batch norm
 
     def conv_output_side(self) -> int:
         """Side of the images after the conv blocks (each: a valid convolution, then 2x2

@@ -110,6 +110,8 @@ def run_experiment(
     """Train every variant ``runs`` times with seeds ``base.seed``, ``base.seed + 1``, ..."""
     if runs < 1:
         raise ValueError(f"--runs must be at least 1. Received: {runs}")
+    for variant in variants:  # every variant is checked before the first run starts
+        base.replace(**variant).validate()
     records = []
     for variant in variants:
         for offset in range(runs):
