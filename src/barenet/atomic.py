@@ -20,11 +20,14 @@ from typing import IO
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file for writing; on success it replaces ``path`` in one rename."""
     path = Path(os.path.realpath(path))  # through a symlink: the link is kept, its file replaced
-    path.parent.mkdir(parents=True, exist_ok=True)
     _remove_orphans(path)
     permissions = _permissions_for(path)
     prefix = f".{path.name}.{os.getpid()}."  # the writer's pid tells an orphan from a live write
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    except OSError as error:
+        raise _cannot_write(path, error) from None
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:
@@ -39,6 +42,23 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def check_writable(path: str | Path) -> None:
+    """Raise PermissionError (a sentence naming ``path``) unless a file can be written there,
+    before any long work whose result would go there; its folder is made if missing."""
+    path = Path(os.path.realpath(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise _cannot_write(path, error) from None
+
+
+def _cannot_write(path: Path, error: OSError) -> PermissionError:
+    reason = error.strerror or str(error)
+    return PermissionError(f"Cannot write {path}: {reason.lower()}; choose another place.")
+
+
 def _permissions_for(path: Path) -> int:
     """The mode the written file gets: the old file's, or what ``open()`` would give a new one."""
     try:
@@ -51,6 +71,8 @@ def _permissions_for(path: Path) -> int:
 
 def _remove_orphans(path: Path) -> None:
     """Delete ``.NAME.PID.*.tmp`` files beside ``path`` whose writing process no longer runs."""
+    if not path.parent.is_dir():
+        return
     for temp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = temp.name[len(path.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and not _running(int(pid)):

@@ -41,3 +41,14 @@ def test_corrupt_model_file(tmp_path):
     assert (
         result.exit_code == 1 and "broken.npz" in result.stderr and "Traceback" not in result.output
     )
+
+
+def test_ctrl_c_before_training_exits_130(monkeypatch):
+    import barenet.cli.evaluate
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(barenet.cli.evaluate, "load_data", interrupted)
+    result = invoke("evaluate", "mlp")
+    assert result.exit_code == 130 and "Interrupted." in result.stderr

@@ -68,3 +68,19 @@ def test_file_names_are_printed_literally_and_a_bad_file_spoils_only_itself(tmp_
     assert f"{tmp_path / 'bad.tif'} is not a PNG" in errors
     assert f"{missing}: no such file" in errors  # printed as typed, '[/]' included
     assert "Traceback" not in result.output
+
+
+def test_an_empty_folder_is_an_error_and_previews_never_overwrite(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = invoke("predict", tmp_path / "empty")
+    assert result.exit_code == 1 and "folder with no image files" in result.stderr
+    folder = tmp_path / "drawings"
+    folder.mkdir()
+    drawing(folder / "a.png")
+    drawing(folder / "a.jpg", background="black")
+    result = invoke("predict", folder, "--save-preview", tmp_path / "seen")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "seen").iterdir()) == [
+        "a-2.28x28.png",
+        "a.28x28.png",
+    ]

@@ -95,34 +95,35 @@ def test_train_a_small_cnn_with_every_conv_option(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
-def test_ctrl_c_keeps_what_was_trained(tmp_path):
-    out = tmp_path / "stopped.npz"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "barenet",
-            "train",
-            "--preset",
-            "quick",
-            "--epochs",
-            "30",
-            "--train-limit",
-            "20000",
-            "--out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start_training(out):
+    """`barenet train` in its own process, once it has finished two epochs."""
+    command = [sys.executable, "-m", "barenet", "train", "--preset", "quick", "--epochs", "30",
+               "--train-limit", "20000", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     seen = ""
     while "Epoch 3/30" not in seen and time.monotonic() < deadline:  # epoch 2 is in the history
         seen += process.stderr.readline()
-    process.send_signal(signal.SIGINT)
+    return process
+
+
+@pytest.mark.parametrize("presses", [1, 3])
+def test_ctrl_c_keeps_what_was_trained(tmp_path, presses):
+    out = tmp_path / "stopped.npz"
+    process = start_training(out)
+    for _ in range(presses):  # more presses while it evaluates and saves change nothing
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Interrupted after" in stdout
     model = load_model(out)
     assert model.metadata["interrupted"] is True and len(model.history.history["loss"]) >= 2
+
+
+def test_an_unwritable_out_is_found_before_training(tmp_path):
+    (tmp_path / "file.txt").write_text("not a folder")
+    result = invoke("train", *QUICK, "--out", tmp_path / "file.txt" / "model.npz")
+    assert result.exit_code == 1
+    assert "Cannot write" in result.stderr and "model.npz" in result.stderr
+    assert "Training" not in result.stderr and ".tmp" not in result.stderr

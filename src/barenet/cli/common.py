@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from typing import Any
 
 import click
 from rich.console import Console
 
+from barenet.callbacks import Callback
 from barenet.datasets import Dataset
 
 INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
@@ -29,6 +32,40 @@ def describe_data(data: Dataset, console: Console) -> None:
     )
     for note in data.notes:
         console.print(f"Note: {note}")
+
+
+class InterruptOnce(Callback):
+    """Ctrl-C for a command that must not lose work. The first Ctrl-C, while the command may
+    still stop (loading data, training), raises KeyboardInterrupt as usual; any later one, or
+    one after training ended, only notes it, and the command saves and then exits with 130.
+    Pass it to training as a callback, so it knows when training ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.interruptible = True
+
+    def __enter__(self) -> InterruptOnce:
+        if threading.current_thread() is threading.main_thread():  # only it gets signals
+            self.previous = signal.signal(signal.SIGINT, self.handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if hasattr(self, "previous"):
+            signal.signal(signal.SIGINT, self.previous)
+
+    def handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count == 1 and self.interruptible:
+            raise KeyboardInterrupt
+        stderr.print("Interrupted: saving what was trained first.")
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        self.interruptible = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self.count > 0
 
 
 def require_matplotlib() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from barenet.cli.common import INTERRUPTED
 from barenet.cli.evaluate import evaluate_command
 from barenet.cli.experiment import experiment_command
 from barenet.cli.predict import predict_command
@@ -34,6 +35,9 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except USER_ERRORS as error:
             raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:  # before anything was worth keeping (training keeps its own)
+            click.echo("Interrupted.", err=True)
+            ctx.exit(INTERRUPTED)
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
-from barenet.atomic import atomic_write_text
+from barenet.atomic import atomic_write_text, check_writable
+from barenet.callbacks import Callback
 from barenet.cli.common import (
     INTERRUPTED,
+    InterruptOnce,
     describe_data,
     emit_json,
     require_matplotlib,
@@ -33,12 +36,16 @@ from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_e
 
 
 def run_with_progress(
-    config: TrainConfig, data: Dataset, console: Console, preset: str | None
+    config: TrainConfig,
+    data: Dataset,
+    console: Console,
+    preset: str | None,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainedRun:
     """Train ``config`` on ``data`` while drawing its progress on ``console``."""
     progress = RichProgress(config.epochs, steps_per_epoch(config, len(data.x_train)), console)
     try:
-        return train(config, data, callbacks=[progress], preset=preset)
+        return train(config, data, callbacks=[progress, *callbacks], preset=preset)
     finally:
         progress.close()
 
@@ -65,15 +72,33 @@ def train_command(
         require_matplotlib()  # before training, not after it
     config = config_from_options(preset, options)
     name = preset or DEFAULT_PRESET
-    data = load_data(data_path)  # train() applies --train-limit
-    describe_data(data, stderr)
-    images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
-    stderr.print(
-        f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
-        f"{config.epochs} epochs{images}"
-    )
-    run = run_with_progress(config, data, stderr, name)
-    model_path = run.model.save(out or f"{name}.npz")
+    out = out or f"{name}.npz"
+    for path in (out, plot):  # where the results go must be writable before training starts
+        if path:
+            check_writable(path)
+    with InterruptOnce() as interrupts:
+        data = load_data(data_path)  # train() applies --train-limit
+        describe_data(data, stderr)
+        images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
+        stderr.print(
+            f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
+            f"{config.epochs} epochs{images}"
+        )
+        run = run_with_progress(config, data, stderr, name, [interrupts])
+        interrupts.interruptible = False  # from here on, Ctrl-C waits for the files
+        model_path, history_path, curves_path = _save(run, out, plot)
+        if as_json:
+            history = run.model.history.history if run.model.history else {}
+            emit_json(_summary(run, model_path, history, curves_path))
+        else:
+            _print_summary(run, model_path, history_path, curves_path)
+    if run.interrupted or interrupts.interrupted:
+        sys.exit(INTERRUPTED)
+
+
+def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path | None]:
+    """Save the model, its history and (with --plot) its learning curves; their paths."""
+    model_path = run.model.save(out)
     history = run.model.history.history if run.model.history else {}
     history_path = model_path.with_suffix(".history.json")
     atomic_write_text(history_path, json.dumps(history, indent=1))
@@ -83,12 +108,7 @@ def train_command(
 
         figure = learning_curves(history, f"Learning curves: {model_path.name}")
         curves_path = save_png(figure, plot or model_path.with_suffix(".curves.png"))
-    if as_json:
-        emit_json(_summary(run, model_path, history, curves_path))
-    else:
-        _print_summary(run, model_path, history_path, curves_path)
-    if run.interrupted:
-        sys.exit(INTERRUPTED)
+    return model_path, history_path, curves_path
 
 
 def _summary(
