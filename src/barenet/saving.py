@@ -136,7 +136,14 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 "loading one can run arbitrary code. Save models with barenet's model.save()."
             ) from None
         raise ModelFileError(f"{path} is not a readable model file: {error}.") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        RuntimeError,
+        NotImplementedError,
+    ) as error:
         raise ModelFileError(
             f"{path} is corrupt or truncated ({type(error).__name__}: {error}); re-save or "
             "re-download it."

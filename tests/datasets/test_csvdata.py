@@ -1,5 +1,6 @@
 """Kaggle-layout CSVs: with and without header or labels, and each malformed cell named."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,26 @@ def test_csv_with_wrong_width_and_empty(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="is empty"):
         load_data(tmp_path / "empty.csv")
+
+
+def test_a_byte_order_mark_and_a_bad_cell_in_the_first_row_are_not_a_header(tmp_path, rng):
+    rows = [",".join(map(str, [int(rng.integers(0, 10)), *rng.integers(0, 256, 784)]))
+            for _ in range(5)]  # fmt: skip
+    path = tmp_path / "bom.csv"
+    path.write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    images, labels = read_digit_csv(path)
+    assert len(images) == len(labels) == 5
+    bad_first = rows[0].split(",")
+    bad_first[7] = "oops"
+    (tmp_path / "bad.csv").write_text("\n".join([",".join(bad_first), *rows[1:]]) + "\n")
+    with pytest.raises(DataError, match="row 1, column 8: 'oops' is not a number"):
+        read_digit_csv(tmp_path / "bad.csv")
+
+
+def test_a_header_without_rows_is_one_sentence_and_no_warning(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(["label", *(f"pixel{i}" for i in range(784))]) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's "input contained no data" must not leak
+        with pytest.raises(DataError, match="has a header but no rows"):
+            read_digit_csv(path)

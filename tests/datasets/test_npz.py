@@ -1,6 +1,7 @@
 """Keras-layout .npz files: loaded, checked, and never unpickled."""
 
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -67,4 +68,28 @@ def test_pickled_npz_is_refused(tmp_path):
         load_data(path)
     path.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(DataError):
+        load_data(path)
+
+
+def test_empty_splits_and_members_that_are_not_arrays(tmp_path, rng):
+    images = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 10)
+    empty = tmp_path / "empty_test.npz"
+    np.savez(empty, x_train=images, y_train=labels, x_test=images[:0], y_test=labels[:0])
+    with pytest.raises(DataError, match="holds no test images"):
+        load_data(empty)
+    path = tmp_path / "raw.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            archive.writestr(key, b"not an npy file")  # no .npy member of that name
+    with pytest.raises(DataError, match="lacks the arrays|is not a NumPy array"):
+        load_data(path)
+
+
+def test_images_of_another_size_are_refused_at_load(tmp_path, rng):
+    big = rng.integers(0, 256, (10, 32, 32), dtype=np.uint8)
+    path = tmp_path / "big.npz"
+    labels = rng.integers(0, 10, 10)
+    np.savez(path, x_train=big, y_train=labels, x_test=big, y_test=labels)
+    with pytest.raises(DataError, match="expected \\(N, 28, 28\\)|read 28x28"):
         load_data(path)

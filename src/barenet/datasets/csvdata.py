@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +21,22 @@ PIXELS = 784
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: a byte-order mark (Excel writes one) is not part of the first cell.
     if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")  # the caller closes it
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")  # the caller closes it
 
 
 def _has_header(first_line: str) -> bool:
-    try:
-        [float(cell) for cell in first_line.split(",")]
-    except ValueError:
-        return True
-    return False
+    """A header names its columns: no cell of it is a number (``label,pixel0,...``). A row with
+    a few bad cells among numbers is data, and its bad cell is reported."""
+    for cell in first_line.split(","):
+        try:
+            float(cell)
+        except ValueError:
+            continue
+        return False
+    return True
 
 
 def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -50,14 +56,18 @@ def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             )
         with _open_text(path) as handle:
             try:
-                table = np.loadtxt(
-                    handle, delimiter=",", dtype=np.float64, ndmin=2, skiprows=int(header)
-                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+                    table = np.loadtxt(
+                        handle, delimiter=",", dtype=np.float64, ndmin=2, skiprows=int(header)
+                    )
             except ValueError:
                 table = None
     except (OSError, EOFError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read it as text ({error}).") from None
     first_row = 2 if header else 1
+    if table is not None and len(table) == 0:
+        raise DataError(f"{path} has a header but no rows of digits.")
     if table is None:
         _raise_first_bad_cell(path, columns, first_row)
         raise DataError(f"{path}: cannot parse the CSV.")  # the scan always finds the problem

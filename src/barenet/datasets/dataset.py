@@ -30,6 +30,17 @@ class Dataset:
     source: str
     notes: list[str] = field(default_factory=list)  # what the loader decided, said to the user
 
+    def __post_init__(self) -> None:
+        for split, images in (("training", self.x_train), ("test", self.x_test)):
+            if len(images) == 0:
+                raise DataError(f"{self.source} holds no {split} images; a data set needs both.")
+            if images.shape[1:] != (28, 28):
+                height, width = images.shape[1:3] if images.ndim == 3 else (None, None)
+                raise DataError(
+                    f"{self.source}: the {split} images are {height}x{width}; barenet's digit "
+                    "models read 28x28 images (MNIST's size)."
+                )
+
     def checksum(self) -> str:
         """SHA256 of the four arrays' bytes: which data a model was trained on."""
         digest = hashlib.sha256()

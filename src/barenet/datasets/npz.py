@@ -27,12 +27,17 @@ def load_npz(path: Path) -> Dataset:
                     f"y_train, x_test and y_test (found: {archive.files})."
                 )
             arrays = {key: archive[key] for key in SPLITS}
+            for key, value in arrays.items():
+                if not isinstance(value, np.ndarray):
+                    raise DataError(f"{path}: the member {key} is not a NumPy array (.npy).")
     except DataError:
         raise
     except ValueError as error:
         raise DataError(f"{path}: cannot read the arrays without unpickling ({error}).") from None
     except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
         raise DataError(f"{path} is corrupt or truncated ({error}).") from None
+    except (RuntimeError, NotImplementedError) as error:  # encrypted, unknown compression
+        raise DataError(f"{path}: a member cannot be read ({error}).") from None
     x_train, y_train = _checked_npz_split(path, arrays["x_train"], arrays["y_train"], "train")
     x_test, y_test = _checked_npz_split(path, arrays["x_test"], arrays["y_test"], "test")
     return Dataset(x_train, y_train, x_test, y_test, str(path))
