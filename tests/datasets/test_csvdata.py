@@ -109,3 +109,23 @@ def test_a_header_without_rows_is_one_sentence_and_no_warning(tmp_path):
         warnings.simplefilter("error")  # NumPy's "input contained no data" must not leak
         with pytest.raises(DataError, match="has a header but no rows"):
             read_digit_csv(path)
+
+
+def test_a_compressed_csv_cannot_grow_without_bound(tmp_path, monkeypatch):
+    import gzip
+
+    import barenet.datasets.csvdata as csvdata
+
+    no_newline = tmp_path / "one-line.csv.gz"
+    with gzip.open(no_newline, "wb") as handle:
+        for _ in range(8):
+            handle.write(b"1," * 2**16)  # 1 MB, never a newline
+    with pytest.raises(DataError, match="row 1: longer than 65,536 characters"):
+        read_digit_csv(no_newline)
+    monkeypatch.setattr(csvdata, "MAX_BYTES", 2**20)  # a 1 MiB cap, for a small test
+    row = ",".join(["1"] * 785) + "\n"
+    many = tmp_path / "many.csv.gz"
+    with gzip.open(many, "wt") as handle:
+        handle.write(row * 1000)  # 1.5 MB of text
+    with pytest.raises(DataError, match="more than 1 MiB of text"):
+        read_digit_csv(many)

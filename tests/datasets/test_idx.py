@@ -105,3 +105,19 @@ def test_label_out_of_range(tmp_path, rng):
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.array([1, 2, 12, 3, 4]))
     with pytest.raises(DataError, match=r"label 12 at index 2 \(byte offset 10\) is outside 0..9"):
         load_data(tmp_path)
+
+
+def test_sizes_are_checked_before_the_data_is_read(tmp_path, rng):
+    make_split(tmp_path, "train", 5, rng)
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    header = gzip.decompress(images.read_bytes())[:16]
+    with gzip.open(images, "wb") as handle:  # 5 images, then 64 MB of zeros never declared
+        handle.write(header + bytes(5 * 784))
+        for _ in range(64):
+            handle.write(bytes(2**20))
+    with pytest.raises(DataError, match="longer than its header says: .* more data follows"):
+        load_data(tmp_path)
+    huge = struct.pack(">BBBBIII", 0, 0, 8, 3, 10**6, 28000, 28000)  # claims 784 TB
+    images.write_bytes(gzip.compress(huge))
+    with pytest.raises(DataError, match="over barenet's limit of 1 GiB"):
+        load_data(tmp_path)

@@ -12,6 +12,7 @@ import io
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +21,40 @@ from barenet.datasets.dataset import DataError
 PIXELS = 784
 
 
+MAX_BYTES = 2**29  # 512 MiB of text (Kaggle's train.csv is 73 MB), decompressed
+MAX_ROW_CHARACTERS = 2**16  # a row of 785 numbers is under 4 kB
+
+
+class _Capped(io.RawIOBase):
+    """A byte stream that raises DataError once more than ``limit`` bytes were read from it, so
+    a small .csv.gz cannot decompress into gigabytes."""
+
+    def __init__(self, raw: Any, limit: int, path: Path) -> None:  # a binary file or GzipFile
+        self.raw, self.limit, self.path, self.total = raw, limit, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer)
+        self.total += count
+        if self.total > self.limit:
+            raise DataError(
+                f"{self.path} holds more than {self.limit / 2**20:.0f} MiB of text, over "
+                "barenet's limit for a digit CSV."
+            )
+        return count
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")  # noqa: SIM115
     # utf-8-sig: a byte-order mark (Excel writes one) is not part of the first cell.
-    if path.name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")  # the caller closes it
+    capped = io.BufferedReader(_Capped(raw, MAX_BYTES, path))  # closing it closes raw
+    return io.TextIOWrapper(capped, encoding="utf-8-sig")  # the caller closes it
 
 
 def _has_header(first_line: str) -> bool:
@@ -44,7 +74,12 @@ def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(path)
     try:
         with _open_text(path) as handle:
-            first = handle.readline()
+            first = handle.readline(MAX_ROW_CHARACTERS)
+        if len(first) == MAX_ROW_CHARACTERS and not first.endswith("\n"):
+            raise DataError(
+                f"{path}, row 1: longer than {MAX_ROW_CHARACTERS:,} characters; a digit CSV has "
+                "rows of 785 numbers, one per line."
+            )
         if not first.strip():
             raise DataError(f"{path} is empty; expected rows of label,pixel0..pixel783.")
         header = _has_header(first)
@@ -61,6 +96,8 @@ def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
                     table = np.loadtxt(
                         handle, delimiter=",", dtype=np.float64, ndmin=2, skiprows=int(header)
                     )
+            except DataError:
+                raise
             except ValueError:
                 table = None
     except (OSError, EOFError, UnicodeDecodeError) as error:

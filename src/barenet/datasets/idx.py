@@ -34,39 +34,65 @@ def read_idx_bytes(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read the file ({error.strerror or error}).") from None
 
 
-def parse_idx(data: bytes, path: Path, expected_dims: int) -> np.ndarray:
-    """Parse IDX bytes into a uint8 array with ``expected_dims`` dimensions, checking every size."""
-    kind = "images (idx3)" if expected_dims == 3 else "labels (idx1)"
-    if len(data) < 4:
-        raise DataError(f"{path}: {len(data)} bytes is too short for an IDX header.")
-    if data[0] != 0 or data[1] != 0 or data[3] != expected_dims:
-        raise DataError(
-            f"{path}: wrong magic number 0x{data[:4].hex()} at byte 0; expected "
-            f"0x0000080{expected_dims} for MNIST {kind}."
-        )
-    if data[2] != UNSIGNED_BYTE:
-        raise DataError(
-            f"{path}: data type code 0x{data[2]:02x} at byte 2; barenet reads unsigned-byte "
-            "(0x08) IDX files."
-        )
-    header = 4 + 4 * expected_dims
-    if len(data) < header:
-        raise DataError(f"{path}: the header is truncated ({len(data)} of {header} bytes).")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=expected_dims, offset=4))
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        problem = "truncated" if len(data) < expected else "longer than its header says"
-        raise DataError(
-            f"{path}: the file is {problem}: the header declares shape {shape}, which needs "
-            f"{expected} bytes, but it has {len(data)} (data ends at byte offset {len(data)})."
-        )
-    return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+MAX_IDX_BYTES = 2**30  # 1 GiB of pixels, 20x MNIST's training images: refused before reading
 
 
 def read_idx(path: str | Path, expected_dims: int) -> np.ndarray:
-    """Read an IDX file (``.gz`` or plain) with ``expected_dims`` dimensions."""
+    """Read an IDX file (``.gz`` or plain) with ``expected_dims`` dimensions, checking every
+    size. The header is checked before the data is read, and only as many bytes as it declares
+    are decompressed (plus one, to notice a file longer than that)."""
     path = Path(path)
-    return parse_idx(read_idx_bytes(path), path, expected_dims)
+    header_size = 4 + 4 * expected_dims
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
+            shape = _parse_header(handle.read(header_size), path, expected_dims)
+            size = int(np.prod(shape, dtype=np.int64))
+            if size > MAX_IDX_BYTES:
+                raise DataError(
+                    f"{path}: the header declares shape {shape}, {size / 2**30:.3g} GiB of data, "
+                    f"over barenet's limit of {MAX_IDX_BYTES / 2**30:.3g} GiB."
+                )
+            data = handle.read(size)
+            longer = bool(handle.read(1))
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(
+            f"{path}: the gzip data is corrupt or truncated ({error}). Download the file again."
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the file ({error.strerror or error}).") from None
+    needs = f"the header declares shape {shape}, which needs {header_size + size} bytes"
+    if longer:
+        raise DataError(
+            f"{path}: the file is longer than its header says: {needs}, but more data follows "
+            f"byte offset {header_size + size}."
+        )
+    if len(data) < size:
+        raise DataError(
+            f"{path}: the file is truncated: {needs}, but it has {header_size + len(data)} "
+            f"(data ends at byte offset {header_size + len(data)})."
+        )
+    return np.frombuffer(data, np.uint8).reshape(shape)
+
+
+def _parse_header(header: bytes, path: Path, expected_dims: int) -> tuple[int, ...]:
+    """The shape an IDX header declares, after checking its magic number and data type."""
+    kind = "images (idx3)" if expected_dims == 3 else "labels (idx1)"
+    if len(header) < 4:
+        raise DataError(f"{path}: {len(header)} bytes is too short for an IDX header.")
+    if header[0] != 0 or header[1] != 0 or header[3] != expected_dims:
+        raise DataError(
+            f"{path}: wrong magic number 0x{header[:4].hex()} at byte 0; expected "
+            f"0x0000080{expected_dims} for MNIST {kind}."
+        )
+    if header[2] != UNSIGNED_BYTE:
+        raise DataError(
+            f"{path}: data type code 0x{header[2]:02x} at byte 2; barenet reads unsigned-byte "
+            "(0x08) IDX files."
+        )
+    expected = 4 + 4 * expected_dims
+    if len(header) < expected:
+        raise DataError(f"{path}: the header is truncated ({len(header)} of {expected} bytes).")
+    return tuple(int(d) for d in np.frombuffer(header, ">u4", count=expected_dims, offset=4))
 
 
 def read_idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
