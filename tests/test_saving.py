@@ -265,3 +265,25 @@ def test_each_wrong_kind_of_file_gets_its_own_reason(tmp_path):
             bn.load_model(tmp_path / name)
     with pytest.raises(bn.ModelFileError, match="path is empty"):
         bn.load_model("")
+
+
+def test_sizes_are_checked_before_any_array_is_read(trained, tmp_path, monkeypatch):
+    import io
+
+    import barenet.saving
+
+    path = trained[0].save(tmp_path / "model.npz")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)}
+    )
+    lying = tmp_path / "lying.npz"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(lying, "w") as target:
+        for name in source.namelist():
+            data = header.getvalue() + bytes(16) if name == "layers.0.weight.npy" else None
+            target.writestr(name, data if data is not None else source.read(name))
+    with pytest.raises(bn.ModelFileError, match=r"declares shape \(1000000000000,\)"):
+        bn.load_model(lying)
+    monkeypatch.setattr(barenet.saving, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(bn.ModelFileError, match="would unpack to .* over barenet's limit"):
+        bn.load_model(path)

@@ -155,3 +155,11 @@ def test_empty_data_and_zero_steps_are_sentences(rng):
         model.evaluate(np.zeros((0, 5)), np.zeros(0, int))
     with pytest.raises(ValueError, match="positive integer steps_per_epoch. Received: 0"):
         model.fit(*blobs(rng, n=20), epochs=1, steps_per_epoch=0, verbose=0)
+
+
+def test_a_loss_that_blows_up_while_finite_is_divergence(rng):
+    X, y = blobs(rng, n=256)
+    model = small_model(rng, optimizer=bn.Adam(1e9))
+    with pytest.raises(bn.TrainingDiverged, match="smaller learning rate"):
+        model.fit(X, y, epochs=20, batch_size=32, verbose=0, seed=0)
+    assert all(np.isfinite(w).all() for w in model.get_weights())

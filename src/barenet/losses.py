@@ -32,7 +32,8 @@ def check_labels(y_true: np.ndarray, classes: int) -> None:
             )
     elif y_true.ndim != 2 or y_true.shape[1] != classes:
         raise ValueError(
-            f"Labels must have shape (N,) or (N, {classes}) for a model with {classes} outputs. "
+            f"Labels must have shape (N,) or (N, {classes}) for a model with {classes} "
+            f"output{'s' if classes != 1 else ''}. "
             f"Received labels of shape {y_true.shape}."
         )
     elif np.issubdtype(y_true.dtype, np.inexact) and not np.isfinite(y_true).all():

@@ -22,6 +22,7 @@ from barenet.atomic import atomic_open
 from barenet.version import __version__
 
 CONFIG_KEY = "__barenet__"
+MAX_FILE_BYTES = 2**30  # 1 GiB unpacked (the shipped CNN is 1.2 MB): checked before reading
 FORMAT = "barenet.model"
 FORMAT_VERSION = 1
 
@@ -120,8 +121,38 @@ def _checked_file(path: str | Path) -> Path:
     return path
 
 
+def _check_members(path: Path) -> None:
+    """Refuse an archive whose members would unpack to more than ``MAX_FILE_BYTES``, or whose
+    arrays declare more data than their member holds, before any of it is read."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        total = sum(member.file_size for member in members)
+        if total > MAX_FILE_BYTES:
+            raise ModelFileError(
+                f"{path} would unpack to {total / 2**30:.3g} GiB, over barenet's limit of "
+                f"{MAX_FILE_BYTES / 2**30:.3g} GiB for a model file."
+            )
+        for member in members:
+            if not member.filename.endswith(".npy"):
+                continue
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(handle)
+            if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > member.file_size:
+                raise ModelFileError(
+                    f"{path}: the array {member.filename[:-4]!r} declares shape {shape}, more "
+                    f"data than its {member.file_size:,} bytes hold."
+                )
+
+
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
+        _check_members(path)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ModelFileError(f"{path} holds a bare array, not a barenet model (.npz).")

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 # A training-time transformation of a batch of inputs, given fit's random generator.
 Augmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 TrainerT = TypeVar("TrainerT", bound="Trainer")
+# A loss this many times its first value (or 1, if larger) means training blew up, even while
+# it is still finite: no working run climbs a million-fold (Adam at a learning rate of 1e9 does).
+BLOW_UP = 1e6
 
 
 class TrainingDiverged(RuntimeError):
@@ -100,7 +103,7 @@ class Trainer:
             A ``History``; also kept as ``self.history``.
 
         Raises:
-            TrainingDiverged: the loss became NaN or infinite.
+            TrainingDiverged: the loss became NaN or infinite, or grew a million-fold.
         """
         check_positive_int("fit", epochs=epochs)
         if steps_per_epoch is not None:
@@ -113,6 +116,7 @@ class Trainer:
         self.input_shape = X.shape[1:]
         self.history = history = History()
         self.stop_training = False
+        self._loss_ceiling: float | None = None  # set from the first batch's loss
         callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
         for callback in callbacks:
             callback.set_model(cast("Sequential", self))  # fit runs on a model
@@ -188,7 +192,9 @@ class Trainer:
             # Forward, then the loss on the scores (before a fused softmax).
             scores = self.forward(self.as_batch(X_batch), training=True, logits=True)
             loss = self.loss.forward(scores, y_batch)
-            if not math.isfinite(loss):
+            if self._loss_ceiling is None:
+                self._loss_ceiling = BLOW_UP * max(loss, 1.0)
+            if not math.isfinite(loss) or loss > self._loss_ceiling:
                 raise self._diverged(epoch, step, loss, last_good)
             # Backward, then one optimizer step.
             self.backward(self.loss.backward(), logits=True, input_grad=False)
@@ -208,7 +214,7 @@ class Trainer:
         if not all(np.isfinite(param).all() for _, param, _ in self.parameters()):
             self.set_weights(last_good)
         return TrainingDiverged(
-            f"Training diverged in epoch {epoch + 1}, batch {step + 1}: the loss became {loss}. "
+            f"Training diverged in epoch {epoch + 1}, batch {step + 1}: the loss became {loss:g}. "
             f"Try a smaller learning rate (it was {self.optimizer.current_learning_rate():g}); "
             "the model keeps its last finite weights."
         )

@@ -16,8 +16,9 @@ from barenet.datasets import Dataset
 INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 # Markup off: file names and messages are printed literally ("[red]x.png" stays as typed); the
 # few styled lines ask for markup and escape what they interpolate.
-stdout = Console(highlight=False, markup=False)
-stderr = Console(stderr=True, highlight=False, markup=False)
+# Soft wrap: a long line (a path, a prediction) is never broken in two when piped to a file.
+stdout = Console(highlight=False, markup=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def emit_json(payload: Any) -> None:
@@ -52,7 +53,8 @@ class InterruptOnce(Callback):
 
     def __exit__(self, *exc_info: object) -> None:
         if hasattr(self, "previous"):
-            signal.signal(signal.SIGINT, self.previous)
+            # Once interrupted, the command only has to exit (130): later presses are ignored.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else self.previous)
 
     def handle(self, signum: int, frame: object) -> None:
         self.count += 1

@@ -31,12 +31,23 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: localhost, 127.x.y.z in any spelling the
+    system accepts (127.1 too), or ::1."""
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
+        pass
+    try:  # the short IPv4 forms (127.1) that inet_aton, and so the server, accepts
+        return ipaddress.IPv4Address(socket.inet_aton(host)).is_loopback
+    except OSError:
         return False
+
+
+def address_url(host: str, port: int) -> str:
+    """``http://host:port/``, with an IPv6 address in brackets (``http://[::]:8000/``)."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 @click.command("serve")
@@ -80,6 +91,6 @@ def serve_command(model_path: str | None, host: str, port: int, allowed: tuple[s
             "Note: answering only to localhost names; add --allow-host NAME for each name or "
             "address other machines use to reach this one."
         )
-    stderr.print(f"Serving {path.name}: open http://{host}:{port}/ (Ctrl-C to stop)")
+    stderr.print(f"Serving {path.name}: open {address_url(host, port)} (Ctrl-C to stop)")
     app = create_app(model, path.name, hosts)
     uvicorn.run(app, host=host, port=port, log_level="info")

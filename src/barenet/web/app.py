@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from barenet.digits.imaging import (
     BlankImageError,
@@ -63,6 +64,13 @@ def decode_base64_image(text: str) -> bytes:
 
 async def image_bytes(request: Request) -> bytes:
     """The image in a request: a multipart ``file``, or JSON ``{"image": "<data URL>"}``."""
+    try:
+        return await _read_image_bytes(request)
+    except ClientDisconnect:  # the client went away mid-upload: one log line, no traceback
+        raise ApiError(400, "The client disconnected before sending the whole body.") from None
+
+
+async def _read_image_bytes(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form()
