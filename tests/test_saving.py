@@ -287,3 +287,15 @@ def test_sizes_are_checked_before_any_array_is_read(trained, tmp_path, monkeypat
     monkeypatch.setattr(barenet.saving, "MAX_FILE_BYTES", 1000)
     with pytest.raises(bn.ModelFileError, match="would unpack to .* over barenet's limit"):
         bn.load_model(path)
+
+
+def test_a_layer_declaring_huge_sizes_is_refused_before_it_is_built(trained, tmp_path):
+    path = trained[0].save(tmp_path / "model.npz")
+
+    def enormous(description):
+        layer = next(e for e in description["layers"] if e["class"] == "Dense")
+        layer["config"].update(in_features=20000, out_features=20000)
+
+    rewrite_description(path, enormous)
+    with pytest.raises(bn.ModelFileError, match=r"declares sizes \[20000, 20000\]"):
+        bn.load_model(path)

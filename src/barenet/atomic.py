@@ -63,7 +63,7 @@ def _permissions_for(path: Path) -> int:
     """The mode the written file gets: the old file's, or what ``open()`` would give a new one."""
     try:
         return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
+    except OSError:  # no such file yet (or its folder cannot exist: the write will say so)
         mask = os.umask(0)  # reading the umask means setting it; put it straight back
         os.umask(mask)
         return 0o666 & ~mask

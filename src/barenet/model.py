@@ -294,6 +294,7 @@ def load_model(path: str | Path) -> Sequential:
             message names the file and the problem.
     """
     arrays, description = read_model_file(path)
+    _check_layer_sizes(path, description, arrays)
     try:
         model = Sequential.from_config(description)
         metadata, history = description.get("metadata") or {}, description.get("history") or {}
@@ -319,3 +320,25 @@ def load_model(path: str | Path) -> Sequential:
                 "weights or settings are broken. Retrain or re-download it."
             )
     return model
+
+
+def _check_layer_sizes(
+    path: str | Path, description: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> None:
+    """Refuse, before building anything, a layer whose sizes (the product of the whole numbers
+    in its config, e.g. in_features x out_features) exceed what the file's arrays could hold:
+    a small file must not make barenet allocate gigabytes only to find a shape mismatch."""
+    stored = max(sum(array.size for array in arrays.values()), 1024)
+    layers = description.get("layers")
+    for index, entry in enumerate(layers if isinstance(layers, list) else []):
+        config = entry.get("config") if isinstance(entry, dict) else None
+        sizes = [
+            value
+            for value in (config.values() if isinstance(config, dict) else ())
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0
+        ]
+        if float(np.prod(sizes, dtype=np.float64)) > 16 * stored:
+            raise ModelFileError(
+                f"{path}: layer {index} ({entry.get('class')}) declares sizes {sizes}, far more "
+                f"than the {stored:,} numbers the file holds."
+            )

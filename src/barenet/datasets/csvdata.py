@@ -106,7 +106,10 @@ def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     if table is not None and len(table) == 0:
         raise DataError(f"{path} has a header but no rows of digits.")
     if table is None:
-        _raise_first_bad_cell(path, columns, first_row)
+        try:
+            _raise_first_bad_cell(path, columns, first_row)
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}: cannot read it as text ({error}).") from None
         raise DataError(f"{path}: cannot parse the CSV.")  # the scan always finds the problem
     if table.shape[1] != columns:
         raise DataError(f"{path}: rows have {table.shape[1]} columns; expected {columns}.")
