@@ -7,10 +7,13 @@ dimension as a big-endian uint32, then the data. Images are ``(N, 28, 28)``, lab
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -19,19 +22,24 @@ from barenet.datasets.dataset import DataError, Dataset, hold_out
 UNSIGNED_BYTE = 0x08
 
 
-def read_idx_bytes(path: Path) -> bytes:
-    """The uncompressed bytes of an IDX file (``.gz`` files are decompressed)."""
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
+    """An IDX file's uncompressed bytes as a stream; damage and read errors become DataError."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
+            yield cast(BinaryIO, handle)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DataError(
             f"{path}: the gzip data is corrupt or truncated ({error}). Download the file again."
         ) from None
     except OSError as error:
         raise DataError(f"{path}: cannot read the file ({error.strerror or error}).") from None
+
+
+def read_idx_bytes(path: Path) -> bytes:
+    """The uncompressed bytes of an IDX file (``.gz`` files are decompressed)."""
+    with _opened(path) as handle:
+        return handle.read()
 
 
 MAX_IDX_BYTES = 2**30  # 1 GiB of pixels, 20x MNIST's training images: refused before reading
@@ -43,23 +51,16 @@ def read_idx(path: str | Path, expected_dims: int) -> np.ndarray:
     are decompressed (plus one, to notice a file longer than that)."""
     path = Path(path)
     header_size = 4 + 4 * expected_dims
-    try:
-        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
-            shape = _parse_header(handle.read(header_size), path, expected_dims)
-            size = int(np.prod(shape, dtype=np.int64))
-            if size > MAX_IDX_BYTES:
-                raise DataError(
-                    f"{path}: the header declares shape {shape}, {size / 2**30:.3g} GiB of data, "
-                    f"over barenet's limit of {MAX_IDX_BYTES / 2**30:.3g} GiB."
-                )
-            data = handle.read(size)
-            longer = bool(handle.read(1))
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise DataError(
-            f"{path}: the gzip data is corrupt or truncated ({error}). Download the file again."
-        ) from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the file ({error.strerror or error}).") from None
+    with _opened(path) as handle:
+        shape = _parse_header(handle.read(header_size), path, expected_dims)
+        size = int(np.prod(shape, dtype=np.int64))
+        if size > MAX_IDX_BYTES:
+            raise DataError(
+                f"{path}: the header declares shape {shape}, {size / 2**30:.3g} GiB of data, "
+                f"over barenet's limit of {MAX_IDX_BYTES / 2**30:.3g} GiB."
+            )
+        data = handle.read(size)
+        longer = bool(handle.read(1))
     needs = f"the header declares shape {shape}, which needs {header_size + size} bytes"
     if longer:
         raise DataError(
