@@ -45,6 +45,12 @@ def _to_json(value: Any) -> Any:
     )
 
 
+def model_file_path(path: str | Path) -> Path:
+    """Where a model saved as ``path`` goes: ``.npz`` is added when missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
 def write_model_file(
     path: str | Path, arrays: Mapping[str, np.ndarray], description: dict[str, Any]
 ) -> Path:
@@ -55,9 +61,7 @@ def write_model_file(
         arrays: ``name -> array``, e.g. ``{"layers.0.weight": ...}``.
         description: JSON data (NumPy scalars and arrays are converted) that rebuilds the model.
     """
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = model_file_path(path)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "barenet_version": __version__}
     try:
         document = json.dumps({**header, **description}, default=_to_json)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from barenet.atomic import atomic_write_text, check_writable
+from barenet.atomic import atomic_open, check_writable
 from barenet.callbacks import Callback
 from barenet.cli.common import (
     INTERRUPTED,
@@ -33,6 +33,7 @@ from barenet.datasets import Dataset, load_data
 from barenet.digits.config import TrainConfig
 from barenet.digits.presets import DEFAULT_PRESET
 from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_epoch, train
+from barenet.saving import model_file_path
 
 
 def run_with_progress(
@@ -97,11 +98,17 @@ def train_command(
 
 
 def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path | None]:
-    """Save the model, its history and (with --plot) its learning curves; their paths."""
-    model_path = run.model.save(out)
+    """Save the model, its history and (with --plot) its learning curves; their paths.
+
+    The history is written first but put in place last, so a disk that fills up leaves the old
+    model and the old history together, never a new model beside an old history.
+    """
     history = run.model.history.history if run.model.history else {}
-    history_path = model_path.with_suffix(".history.json")
-    atomic_write_text(history_path, json.dumps(history, indent=1))
+    history_path = model_file_path(out).with_suffix(".history.json")
+    with atomic_open(history_path, "w") as handle:
+        handle.write(json.dumps(history, indent=1))
+        handle.flush()  # a full disk shows here, before the model is replaced
+        model_path = run.model.save(out)
     curves_path = None
     if plot is not None and history.get("loss"):
         from barenet.report.plots import learning_curves, save_png
