@@ -125,16 +125,19 @@ def _checked_file(path: str | Path) -> Path:
     return path
 
 
-def _check_members(path: Path) -> None:
-    """Refuse an archive whose members would unpack to more than ``MAX_FILE_BYTES``, or whose
-    arrays declare more data than their member holds, before any of it is read."""
+def check_archive(
+    path: Path, error: type[ValueError] = ModelFileError, what: str = "a model file"
+) -> None:
+    """Refuse an ``.npz`` whose members would unpack to more than ``MAX_FILE_BYTES``, or whose
+    arrays declare more data than their member holds, before any of it is read; ``error`` is
+    the exception to raise (data files raise DataError)."""
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         total = sum(member.file_size for member in members)
         if total > MAX_FILE_BYTES:
-            raise ModelFileError(
+            raise error(
                 f"{path} would unpack to {total / 2**30:.3g} GiB, over barenet's limit of "
-                f"{MAX_FILE_BYTES / 2**30:.3g} GiB for a model file."
+                f"{MAX_FILE_BYTES / 2**30:.3g} GiB for {what}."
             )
         for member in members:
             if not member.filename.endswith(".npy"):
@@ -148,7 +151,7 @@ def _check_members(path: Path) -> None:
                 )
                 shape, _, dtype = read_header(handle)
             if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > member.file_size:
-                raise ModelFileError(
+                raise error(
                     f"{path}: the array {member.filename[:-4]!r} declares shape {shape}, more "
                     f"data than its {member.file_size:,} bytes hold."
                 )
@@ -156,7 +159,7 @@ def _check_members(path: Path) -> None:
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
-        _check_members(path)
+        check_archive(path)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ModelFileError(f"{path} holds a bare array, not a barenet model (.npz).")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from barenet.datasets.dataset import DataError, Dataset
+from barenet.saving import check_archive
 
 SPLITS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -16,6 +17,8 @@ SPLITS = ("x_train", "y_train", "x_test", "y_test")
 def load_npz(path: Path) -> Dataset:
     """Load a Keras-layout ``mnist.npz`` with ``x_train, y_train, x_test, y_test``."""
     try:
+        if zipfile.is_zipfile(path):  # a bare .npy is named as such below
+            check_archive(path, DataError, "a data file")
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise DataError(f"{path} holds a single array, not x_train/y_train/x_test/y_test.")
