@@ -37,10 +37,13 @@ def largest_image_body() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = free_port()
     command = [sys.executable, "-m", "barenet", "serve", "--model", "mlp", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    process.log = log
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):  # up to 30 s to start
         try:
@@ -101,3 +104,16 @@ def test_host_origin_and_headers_from_outside(server):
     assert code == 403
     code, headers = status("/", {})
     assert code == 200 and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_a_client_that_disconnects_mid_upload_is_one_log_line(server):
+    url, process = server
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n" + b"{" * 100
+        )  # then hang up with most of the body unsent
+    time.sleep(1.0)
+    assert urllib.request.urlopen(f"{url}/healthz", timeout=5).status == 200  # still serving
+    assert "Traceback" not in process.log.read_text()
