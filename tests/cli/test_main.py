@@ -1,5 +1,7 @@
 """The command group: a user's mistake is one line and exit code 1, usage mistakes exit 2."""
 
+import json
+
 import pytest
 
 from tests.helpers import invoke
@@ -52,3 +54,13 @@ def test_ctrl_c_before_training_exits_130(monkeypatch):
     monkeypatch.setattr(barenet.cli.evaluate, "load_data", interrupted)
     result = invoke("evaluate", "mlp")
     assert result.exit_code == 130 and "Interrupted." in result.stderr
+
+
+def test_json_output_never_holds_a_bare_nan(capsys):
+    from barenet.cli.common import emit_json
+
+    emit_json({"loss": float("nan"), "history": {"val_loss": [0.5, float("inf")]}})
+    assert json.loads(capsys.readouterr().out) == {
+        "loss": None,
+        "history": {"val_loss": [0.5, None]},
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import threading
 from typing import Any
@@ -22,8 +23,19 @@ stderr = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def emit_json(payload: Any) -> None:
-    """Print ``payload`` as the only thing on standard output (for ``--json``)."""
-    click.echo(json.dumps(payload, indent=2))
+    """Print ``payload`` as the only thing on standard output (for ``--json``); a NaN or an
+    infinity becomes ``null``, since strict JSON parsers reject bare ``NaN``."""
+    click.echo(json.dumps(_finite(payload), indent=2, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def describe_data(data: Dataset, console: Console) -> None:

@@ -137,9 +137,9 @@ def _summary(
 def _print_summary(
     run: TrainedRun, model_path: Path, history_path: Path, curves_path: Path | None
 ) -> None:
-    if run.interrupted:
-        stdout.print(f"Interrupted after {run.epochs} complete epochs; keeping what was trained.")
     epochs = f"{run.epochs} epoch" + ("" if run.epochs == 1 else "s")
+    if run.interrupted:
+        stdout.print(f"Interrupted after {epochs}; keeping what was trained.")
     stdout.print(
         f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
         f"trained in {run.train_seconds:.1f} s ({epochs})"
