@@ -109,8 +109,8 @@ class Sequential(Trainer):
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Yield ``(name, parameter, gradient)`` for every parameter, e.g. ``"layers.0.weight"``.
 
-        The gradient is the array the layer holds now, so a layer's ``backward`` may write into
-        its gradient arrays or replace them; training and ``gradcheck`` both read them here.
+        Training and ``gradcheck`` both read the arrays here; a layer's ``backward`` writes into
+        them or assigns to ``grads[key]``, which copies into them (see ``layers.Gradients``).
         """
         for index, layer in enumerate(self.layers):
             for key, param in layer.params.items():

@@ -160,10 +160,7 @@ def check_archive(
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
         check_archive(path)
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{path} holds a bare array, not a barenet model (.npz).")
-        with loaded as archive:
+        with np.load(path, allow_pickle=False) as archive:  # a zip archive: _checked_file said so
             arrays = {name: archive[name] for name in archive.files}
     except ModelFileError:
         raise

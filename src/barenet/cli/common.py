@@ -57,6 +57,7 @@ class InterruptOnce(Callback):
         super().__init__()
         self.count = 0
         self.interruptible = True
+        self.previous: Any = None  # the SIGINT handler to put back
 
     def __enter__(self) -> InterruptOnce:
         if threading.current_thread() is threading.main_thread():  # only it gets signals
@@ -64,7 +65,7 @@ class InterruptOnce(Callback):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if hasattr(self, "previous"):
+        if self.previous is not None:
             # Once interrupted, the command only has to exit (130): later presses are ignored.
             signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else self.previous)
 
