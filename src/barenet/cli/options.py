@@ -12,6 +12,7 @@ import click
 from barenet.activations import ACTIVATIONS
 from barenet.digits.config import TrainConfig, output_names, parse_widths
 from barenet.digits.presets import DEFAULT_PRESET, get_preset
+from barenet.digits.quirks import QUIRKS
 from barenet.digits.shipped import DEFAULT_MODEL, SHIPPED_MODELS
 from barenet.initializers import INITIALIZERS
 from barenet.losses import LOSSES
@@ -56,6 +57,11 @@ def parse_batch_size(_ctx: Any, _param: Any, value: str | None) -> int | str | N
     if size < 1:
         raise click.BadParameter(f"expected a positive number or 'full', got {value!r}")
     return size
+
+
+def parse_quirks(_ctx: Any, _param: Any, value: tuple[str, ...]) -> list[str] | None:
+    """Repeated ``--quirk`` options -> a list; none given -> None (keep the preset's)."""
+    return list(value) or None
 
 
 def data_option(purpose: str = "") -> Decorator:
@@ -125,6 +131,19 @@ TRAINING_OPTIONS: list[Decorator] = [
     click.option("--dropout", type=float, help="Dropout rate after each hidden layer."),
     click.option("--weight-decay", type=float, help="Weight decay (decoupled for adamw)."),
     click.option("--seed", type=int, help="Random seed: same seed, same run."),
+    click.option(
+        "--shuffle/--no-shuffle",
+        default=None,
+        help="Visit the training images in a new random order each epoch (default) or in order.",
+    ),
+    click.option(
+        "--quirk",
+        "quirks",
+        multiple=True,
+        type=RegistryChoice(QUIRKS.keys),
+        callback=parse_quirks,
+        help="Reproduce a tutorial's mistake in the backward pass (repeatable).",
+    ),
     data_option(),
     click.option("--train-limit", type=int, help="Train on the first N images only."),
     click.option(

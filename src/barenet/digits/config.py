@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from barenet.activations import ACTIVATIONS
+from barenet.digits.quirks import check_quirks
 from barenet.initializers import INITIALIZERS
 from barenet.losses import LOSSES
 from barenet.optimizers import OPTIMIZERS
@@ -70,6 +71,8 @@ class TrainConfig:
     train_limit: int | None = None  # use only the first N training images
     validation_split: float = 0.0  # held out from the end of the training images
     test_every: int = 0  # also record test accuracy every N epochs (as the tutorials did)
+    shuffle: bool = True  # a new random order each epoch (False: the data's order, every epoch)
+    quirks: list[str] = field(default_factory=list)  # tutorial mistakes to reproduce: QUIRKS
 
     def validate(self) -> None:
         """Raise ValueError with the offending option when a value is out of range.
@@ -114,6 +117,7 @@ class TrainConfig:
             if not ok:
                 value = getattr(self, option.replace("-", "_"))
                 raise ValueError(f"--{option} must be {expected}. Received: {value!r}")
+        check_quirks(self.quirks)
         if self.layers[0] != PIXELS:
             raise ValueError(
                 f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"

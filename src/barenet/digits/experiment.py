@@ -23,6 +23,8 @@ Variant = dict[str, Any]
 def _parse_value(key: str, text: str, current: Any) -> Any:
     if key in ("layers", "conv"):
         return parse_widths(text)
+    if key == "quirks":  # several quirks joined by '+'; 'none' for none
+        return [] if text == "none" else text.split("+")
     if key == "batch_size" and text in ("full", "none", "None"):
         return None
     if isinstance(current, bool):
@@ -67,10 +69,13 @@ def describe(variant: Variant) -> str:
     """``{"learning_rate": 0.1}`` -> ``"learning_rate=0.1"``; the base config is ``"base"``."""
     if not variant:
         return "base"
-    return " ".join(
-        f"{key}={'-'.join(map(str, value)) if isinstance(value, list) else value}"
-        for key, value in variant.items()
-    )
+    return " ".join(f"{key}={_describe_value(key, value)}" for key, value in variant.items())
+
+
+def _describe_value(key: str, value: Any) -> str:
+    if key == "quirks":
+        return "+".join(value) or "none"
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 @dataclass

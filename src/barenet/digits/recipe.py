@@ -22,6 +22,7 @@ from barenet.callbacks import Callback
 from barenet.conv import Conv2D, MaxPool2D
 from barenet.datasets import Dataset
 from barenet.digits.config import NO_OUTPUT_ACTIVATION, PIXELS_SIDE, TrainConfig
+from barenet.digits.quirks import reproduced
 from barenet.layers import Dense, Dropout, Flatten, Rescaling, Reshape
 from barenet.model import Sequential
 from barenet.normalization import BatchNorm1d, BatchNorm2d
@@ -151,18 +152,20 @@ def train(
     started = time.perf_counter()
     interrupted = False
     try:
-        model.fit(
-            data.x_train,
-            data.y_train,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            validation_split=config.validation_split,
-            steps_per_epoch=config.steps_per_epoch,
-            callbacks=[*monitors, *callbacks],
-            verbose=0,
-            seed=config.seed,
-            augment=RandomAffine() if config.augment else None,
-        )
+        with reproduced(model, config.quirks):
+            model.fit(
+                data.x_train,
+                data.y_train,
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                validation_split=config.validation_split,
+                shuffle=config.shuffle,
+                steps_per_epoch=config.steps_per_epoch,
+                callbacks=[*monitors, *callbacks],
+                verbose=0,
+                seed=config.seed,
+                augment=RandomAffine() if config.augment else None,
+            )
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
