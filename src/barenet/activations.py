@@ -17,7 +17,7 @@ from barenet.layers import Layer
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function 1 / (1 + exp(-x)) that never overflows: exp only sees -|x| <= 0."""
+    """Logistic function ``1 / (1 + exp(-x))`` that never overflows: exp only sees ``-|x| <= 0``."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
