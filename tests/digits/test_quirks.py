@@ -55,11 +55,13 @@ def test_the_layers_come_back_even_when_training_is_interrupted(rng):
 def test_an_unknown_quirk_lists_the_known_ones(rng):
     model = relu_sigmoid_model(rng)
     with (
-        pytest.raises(ValueError, match="unknown quirk 'typo'. Expected one of: relu-deriv"),
+        pytest.raises(
+            ValueError, match="Unknown quirk 'typo'. Expected one of: output-error, relu-deriv"
+        ),
         reproduced(model, ["typo"]),
     ):
         pass
-    with pytest.raises(ValueError, match="unknown quirk"):
+    with pytest.raises(ValueError, match="Unknown quirk"):
         TrainConfig(quirks=["typo"]).validate()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from barenet.activations import Activation, ReLU
+from barenet.configurable import lookup
 from barenet.layers import Layer
 from barenet.model import Sequential
 
@@ -68,10 +69,7 @@ QUIRKS: dict[str, Quirk] = {
 def check_quirks(names: Sequence[str]) -> None:
     """Raise ValueError naming the valid quirks unless every name is one of them."""
     for name in names:
-        if name not in QUIRKS:
-            raise ValueError(
-                f"--quirks: unknown quirk {name!r}. Expected one of: {', '.join(QUIRKS)}."
-            )
+        lookup(QUIRKS, name, "quirk")
 
 
 @contextmanager
