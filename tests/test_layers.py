@@ -147,3 +147,27 @@ def test_gradients_are_written_into_the_arrays_an_optimizer_holds():
 def test_dropout_rates_are_numbers_in_range(rate):
     with pytest.raises(ValueError, match="Dropout expected a rate in"):
         bn.Dropout(rate)
+
+
+@pytest.mark.parametrize(
+    ("layer", "label"),
+    [
+        (bn.Dense(784, 128), "Dense(784->128)"),
+        (bn.Dropout(0.25), "Dropout(0.25)"),
+        (bn.Flatten(), "Flatten"),
+        (bn.Reshape((1, 28, 28)), "Reshape(1x28x28)"),
+        (bn.Rescaling(1 / 255), "Rescaling(x/255)"),
+        (bn.Rescaling(1 / 127.5, -1.0), "Rescaling(x/127.5 - 1)"),
+        (bn.Rescaling(3.0, 0.5), "Rescaling(x*3 + 0.5)"),
+        (bn.Conv2D(1, 32, 5), "Conv2D(1->32, 5x5)"),
+        (bn.Conv2D(3, 8, 3, stride=2, padding=1), "Conv2D(3->8, 3x3, stride 2, padding 1)"),
+        (bn.MaxPool2D(2), "MaxPool2D(2x2)"),
+        (bn.AvgPool2D(3, stride=2), "AvgPool2D(3x3, stride 2)"),
+        (bn.BatchNorm2d(64), "BatchNorm2d(64)"),
+        (bn.ReLU(), "ReLU"),
+        (bn.LeakyReLU(0.2), "LeakyReLU(0.2)"),
+        (bn.Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2), "Activation(tanh)"),
+    ],
+)
+def test_labels_name_the_class_and_its_sizes(layer, label):
+    assert layer.label() == label

@@ -23,6 +23,7 @@ from barenet.callbacks import (
     ProgressLogger,
 )
 from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
+from barenet.explaining import Explanation, LayerOutput, explain
 from barenet.gradcheck import check_gradients, gradient_errors
 from barenet.initializers import INITIALIZERS, get_initializer
 from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
@@ -62,9 +63,11 @@ __all__ = [
     "Dense",
     "Dropout",
     "EarlyStopping",
+    "Explanation",
     "Flatten",
     "History",
     "Layer",
+    "LayerOutput",
     "LeakyReLU",
     "LearningRateScheduler",
     "Loss",
@@ -85,6 +88,7 @@ __all__ = [
     "TrainingDiverged",
     "__version__",
     "check_gradients",
+    "explain",
     "get_activation",
     "get_initializer",
     "get_loss",

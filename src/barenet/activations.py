@@ -81,6 +81,9 @@ class Activation(Layer):
         assert self._x is not None, "backward() called before forward()"
         return dy * self.derivative(self._x)
 
+    def label(self) -> str:
+        return f"Activation({getattr(self.fn, '__name__', '?')})"
+
     def get_config(self) -> dict[str, Any]:
         return {"fn": getattr(self.fn, "__name__", "?"), "derivative": "..."}
 
@@ -129,6 +132,9 @@ class LeakyReLU(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._slope is not None, "backward() called before forward()"
         return dy * self._slope
+
+    def label(self) -> str:
+        return f"LeakyReLU({self.negative_slope:g})"
 
     def get_config(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope}

@@ -165,6 +165,13 @@ class Conv2D(Layer):
         p = self.padding
         return dx[:, :, p : dx.shape[2] - p, p : dx.shape[3] - p] if p else dx
 
+    def label(self) -> str:
+        k = self.kernel_size
+        extras = (f", stride {self.stride}" if self.stride != 1 else "") + (
+            f", padding {self.padding}" if self.padding else ""
+        )
+        return f"Conv2D({self.in_channels}->{self.out_channels}, {k}x{k}{extras})"
+
     def get_config(self) -> dict[str, Any]:
         return {
             "in_channels": self.in_channels,
@@ -219,6 +226,11 @@ class _Pool2D(Layer):
         for offset in range(self.pool_size):
             dx[_along(axis, offset, dy.shape[axis], self.stride)] += share(offset)
         return dx
+
+    def label(self) -> str:
+        k = self.pool_size
+        stride = f", stride {self.stride}" if self.stride != k else ""
+        return f"{type(self).__name__}({k}x{k}{stride})"
 
     def get_config(self) -> dict[str, Any]:
         return {"pool_size": self.pool_size, "stride": self.stride}

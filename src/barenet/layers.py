@@ -115,6 +115,11 @@ class Layer(Configurable):
     # its first trainable layer during training, where nothing upstream needs the gradient.
     needs_input_grad = True
 
+    def label(self) -> str:
+        """A short name for tables and pictures, e.g. ``"Dense(784->128)"``: the class name,
+        with the sizes that tell two layers of one class apart."""
+        return type(self).__name__
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """Rebuild a layer from ``get_config()`` (its weights are restored separately)."""
@@ -209,6 +214,9 @@ class Dense(Layer):
             return np.empty((0, self.in_features), dy.dtype)  # one matmul saved per step
         return dy @ self.params["weight"].T
 
+    def label(self) -> str:
+        return f"Dense({self.in_features}->{self.out_features})"
+
     def get_config(self) -> dict[str, Any]:
         return {
             "in_features": self.in_features,
@@ -250,6 +258,9 @@ class Dropout(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy if self._mask is None else dy * self._mask
+
+    def label(self) -> str:
+        return f"Dropout({self.rate:g})"
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate}
@@ -309,6 +320,9 @@ class Reshape(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy.reshape(self._input_shape)
 
+    def label(self) -> str:
+        return f"Reshape({'x'.join(map(str, self.target_shape))})"
+
     def get_config(self) -> dict[str, Any]:
         return {"target_shape": list(self.target_shape)}
 
@@ -342,6 +356,14 @@ class Rescaling(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy * dy.dtype.type(self.scale)
+
+    def label(self) -> str:
+        divisor = 1 / self.scale if self.scale else 0.0
+        exact = abs(divisor) > 1 and abs(divisor - round(divisor, 2)) < 1e-9
+        text = f"x/{round(divisor, 2):g}" if exact else f"x*{self.scale:.4g}"
+        if self.offset:
+            text += f" {'-' if self.offset < 0 else '+'} {abs(self.offset):g}"
+        return f"Rescaling({text})"
 
     def get_config(self) -> dict[str, Any]:
         return {"scale": self.scale, "offset": self.offset}

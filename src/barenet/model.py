@@ -187,7 +187,11 @@ class Sequential(Trainer):
         A final Softmax already gives them; scores trained as logits go through softmax; sigmoid
         and tanh outputs (the tutorials' MSE nets) are rescaled to [0, 1] and normalised.
         """
-        outputs = self.predict(X, batch_size)
+        return self.probabilities(self.predict(X, batch_size))
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, C)`` from the last layer's raw outputs ``(N, C)`` (the rule
+        of ``predict_proba``, for outputs already computed)."""
         last = self.layers[-1] if self.layers else None
         if isinstance(last, Softmax):
             return outputs

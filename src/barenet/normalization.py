@@ -105,6 +105,9 @@ class _BatchNorm(Layer):
         mean_dy_xhat = self._per_feature(self.grads["weight"] / count)
         return scale * (dy - mean_dy - x_hat * mean_dy_xhat)
 
+    def label(self) -> str:
+        return f"{type(self).__name__}({self.num_features})"
+
     def get_config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
 

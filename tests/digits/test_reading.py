@@ -9,7 +9,7 @@ from PIL import Image
 
 from barenet.datasets import load_mnist
 from barenet.digits.imaging import BlankImageError, load_digit
-from barenet.digits.reading import read_digit, read_digits
+from barenet.digits.reading import explain_digit, read_digit, read_digits
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,22 @@ def test_errors_name_the_image(shipped_model):
     blank.seek(0)
     with pytest.raises(BlankImageError, match="^my drawing: no ink found"):
         read_digit(shipped_model, blank, name="my drawing")
+
+
+def test_explaining_a_digit_agrees_with_reading_it(shipped_model, first_test_digits):
+    data = png_of(first_test_digits[0][1])
+    reading = read_digit(shipped_model, io.BytesIO(data))
+    explanation = explain_digit(shipped_model, io.BytesIO(data))
+    np.testing.assert_array_equal(explanation.inputs.astype(np.uint8), reading.inputs)
+    np.testing.assert_allclose(explanation.probabilities, reading.probabilities, atol=1e-6)
+    assert explanation.targets[0] == reading.digits[0] == first_test_digits[1][1]
+    assert len(explanation.layers) == len(shipped_model.layers)
+    assert explanation.saliency.shape == (1, 28, 28) and np.abs(explanation.saliency).max() > 0
+    with pytest.raises(BlankImageError, match="^the pad: no ink found"):
+        explain_digit(shipped_model, io.BytesIO(png_blank()), name="the pad")
+
+
+def png_blank():
+    buffer = io.BytesIO()
+    Image.new("L", (50, 50), 255).save(buffer, format="PNG")
+    return buffer.getvalue()

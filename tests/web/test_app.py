@@ -118,9 +118,12 @@ def test_model_metadata_and_health(client, model):
 
 def test_openapi_schema_and_page_are_served(client):
     schema = client.get("/openapi.json").json()
-    predict = schema["paths"]["/api/predict"]["post"]
-    assert set(predict["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
-    assert {"200", "400", "413", "415", "422"} <= set(predict["responses"])
+    for path in ("/api/predict", "/api/explain"):
+        post = schema["paths"][path]["post"]
+        assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+        assert {"200", "400", "413", "415", "422"} <= set(post["responses"])
+    answer = schema["components"]["schemas"]["ExplainAnswer"]["properties"]
+    assert {"digit", "probabilities", "input28", "layers", "saliency"} <= set(answer)
     page = client.get("/")
     assert page.status_code == 200 and '<canvas id="pad"' in page.text
     assert client.get("/static/app.js").status_code == 200
@@ -183,34 +186,33 @@ def test_openapi_schema_and_page_are_served(client):
         "truncated-png",
     ],
 )
+@pytest.mark.parametrize("endpoint", ["/api/predict", "/api/explain"])
 def test_bad_requests_get_a_json_error_and_the_right_status(
-    client, request_kwargs, status, message
+    client, endpoint, request_kwargs, status, message
 ):
-    response = client.post("/api/predict", **request_kwargs)
+    response = client.post(endpoint, **request_kwargs)
     assert response.status_code == status, response.text
     assert message in response.json()["error"]
 
 
-def test_bodies_over_2_mb_are_refused_whether_announced_or_streamed(client):
+@pytest.mark.parametrize("endpoint", ["/api/predict", "/api/explain"])
+def test_bodies_over_2_mb_are_refused_whether_announced_or_streamed(client, endpoint):
     too_big = b"x" * (MAX_BODY_BYTES + 1)
-    response = client.post(
-        "/api/predict", content=too_big, headers={"Content-Type": "application/json"}
-    )
+    response = client.post(endpoint, content=too_big, headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and "over the limit of 2 MB" in response.json()["error"]
 
     def chunks():  # no Content-Length: the limit is found while reading
         for _ in range(3):
             yield b"y" * (MAX_BODY_BYTES // 2)
 
-    response = client.post(
-        "/api/predict", content=chunks(), headers={"Content-Type": "application/json"}
-    )
+    response = client.post(endpoint, content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and "over the limit" in response.json()["error"]
     # The server is still fine afterwards.
     assert client.get("/healthz").status_code == 200
 
 
-def test_no_request_makes_it_answer_500(client):
+@pytest.mark.parametrize("endpoint", ["/api/predict", "/api/explain"])
+def test_no_request_makes_it_answer_500(client, endpoint):
     """Odd inputs, one after another: every answer is a 4xx with a JSON error, or a 200."""
     odd = [
         {"json": {"image": None}},
@@ -225,6 +227,6 @@ def test_no_request_makes_it_answer_500(client):
         {"files": {"file": ("empty.png", b"", "image/png")}},
     ]
     for kwargs in odd:
-        response = client.post("/api/predict", **kwargs)
+        response = client.post(endpoint, **kwargs)
         assert 400 <= response.status_code < 500, (kwargs, response.status_code, response.text)
         assert "error" in response.json()

@@ -1,7 +1,8 @@
 """Reading digits: image -> the 28x28 digit the network sees -> probabilities -> top guesses.
 
 ``barenet predict``, the web API and ``barenet report`` all read digits through here, so they
-agree on the preprocessing, the probabilities and the order of the guesses.
+agree on the preprocessing, the probabilities and the order of the guesses; ``explain_digit``
+shows what each layer computes on the way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import BinaryIO
 import numpy as np
 
 from barenet.digits.imaging import MAX_PIXELS, load_digit
+from barenet.explaining import Explanation, explain
 from barenet.model import Sequential
 
 
@@ -70,3 +72,20 @@ def read_digit(
     """
     digit = load_digit(image, max_pixels, name)
     return read_digits(model, digit[np.newaxis])
+
+
+def explain_digit(
+    model: Sequential,
+    image: str | Path | BinaryIO,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> Explanation:
+    """Every layer's output for the digit in one image, and the saliency of the model's answer
+    (``explaining.explain`` for N = 1); ``inputs[0]`` is the 28x28 digit the network saw.
+
+    Raises:
+        ImageError: as ``read_digit``.
+    """
+    digit = load_digit(image, max_pixels, name)
+    return explain(model, digit[np.newaxis])

@@ -2,9 +2,10 @@
 
 ``POST /api/predict`` takes an image (JSON with a data URL or base64, or a multipart upload),
 reads it with ``digits.reading.read_digit`` (the preprocessing of ``barenet predict``) and answers
-the digit, the probabilities and the 28x28 grid the network saw. Every bad request gets a JSON
-``{"error": ...}`` with a status that says what kind of problem it was; nothing a client sends
-can make it answer 500.
+the digit, the probabilities and the 28x28 grid the network saw. ``POST /api/explain`` takes the
+same body and adds every layer's output and the saliency map (``web/inside.py``). Every bad
+request gets a JSON ``{"error": ...}`` with a status that says what kind of problem it was;
+nothing a client sends can make it answer 500.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import base64
 import binascii
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -31,12 +33,13 @@ from barenet.digits.imaging import (
     ImageTooLargeError,
     NotAnImageError,
 )
-from barenet.digits.reading import read_digit
+from barenet.digits.reading import explain_digit, read_digit
 from barenet.model import Sequential
 from barenet.version import __version__
 from barenet.web.guards import RequestGuard
+from barenet.web.inside import explanation_json
 from barenet.web.limits import MAX_BODY_BYTES, BodySizeLimit
-from barenet.web.schemas import ERRORS, PREDICT_BODY, ModelInfo, Prediction
+from barenet.web.schemas import ERRORS, PREDICT_BODY, ExplainAnswer, ModelInfo, Prediction
 
 MAX_PIXELS = 16_000_000  # 16 megapixels, checked before decoding
 STATUS_OF_IMAGE_ERROR = {ImageTooLargeError: 413, NotAnImageError: 415, BlankImageError: 422}
@@ -95,17 +98,33 @@ async def _read_image_bytes(request: Request) -> bytes:
     return data
 
 
-def predict_image(model: Sequential, data: bytes) -> Prediction:
-    """Read the digit in image bytes; an unreadable image is an ``ApiError`` with its status."""
+@contextmanager
+def image_errors_as_api_errors() -> Iterator[None]:
+    """An unreadable image becomes an ``ApiError`` with the status of its kind of problem."""
     try:
-        reading = read_digit(model, io.BytesIO(data), name="The image", max_pixels=MAX_PIXELS)
+        yield
     except ImageError as error:
         raise ApiError(STATUS_OF_IMAGE_ERROR.get(type(error), 400), str(error)) from None
+
+
+def predict_image(model: Sequential, data: bytes) -> Prediction:
+    """Read the digit in image bytes."""
+    with image_errors_as_api_errors():
+        reading = read_digit(model, io.BytesIO(data), name="The image", max_pixels=MAX_PIXELS)
     return Prediction(
         digit=int(reading.digits[0]),
         probabilities=[round(float(p), 6) for p in reading.probabilities[0]],
         input28=reading.inputs[0].tolist(),
     )
+
+
+def explain_image(model: Sequential, data: bytes) -> Response:
+    """Every layer's output and the saliency for the digit in image bytes, as a JSON answer."""
+    with image_errors_as_api_errors():
+        explanation = explain_digit(
+            model, io.BytesIO(data), name="The image", max_pixels=MAX_PIXELS
+        )
+    return Response(explanation_json(model, explanation), media_type="application/json")
 
 
 def model_info(model: Sequential, name: str) -> ModelInfo:
@@ -119,6 +138,23 @@ def model_info(model: Sequential, name: str) -> ModelInfo:
         training_data=(metadata.get("data") or {}).get("source"),
         test_accuracy=(metadata.get("metrics") or {}).get("test_accuracy"),
     )
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error, ours or the framework's (404, 405, bad parameters), answers JSON."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"error": error.message}, error.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        return JSONResponse({"error": f"Invalid request: {first.get('msg', error)}."}, 400)
 
 
 def create_app(model: Sequential, name: str, hosts: Sequence[str] = ()) -> FastAPI:
@@ -142,19 +178,7 @@ def create_app(model: Sequential, name: str, hosts: Sequence[str] = ()) -> FastA
     # each kept their own (measured: 16 concurrent 16 MP uploads, 2.7 GB then, 0.5 GB now).
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="barenet-reader")
     static = resources.files("barenet.web") / "static"
-
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, error.status)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        return JSONResponse({"error": f"Invalid request: {first.get('msg', error)}."}, 400)
+    add_error_handlers(app)
 
     @app.post(
         "/api/predict", response_model=Prediction, responses=ERRORS, openapi_extra=PREDICT_BODY
@@ -164,6 +188,19 @@ def create_app(model: Sequential, name: str, hosts: Sequence[str] = ()) -> FastA
         data = await image_bytes(request)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(reader, predict_image, model, data)
+
+    @app.post(
+        "/api/explain",
+        response_model=None,
+        responses={200: {"model": ExplainAnswer}, **ERRORS},
+        openapi_extra=PREDICT_BODY,
+    )
+    async def explain(request: Request) -> Response:
+        """What each layer computes for the digit in an image, and the saliency of the answer:
+        the same body as ``/api/predict``."""
+        data = await image_bytes(request)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(reader, explain_image, model, data)
 
     @app.get("/api/model", response_model=ModelInfo)
     async def get_model() -> ModelInfo:

@@ -17,6 +17,31 @@ class Prediction(BaseModel):
     input28: list[list[int]] = Field(description="The 28x28 grey levels (0-255) the model saw.")
 
 
+class LayerView(BaseModel):
+    name: str = Field(description='The layer, e.g. "Conv2D(1->32, 5x5)".')
+    kind: str = Field(description='Its class, e.g. "Conv2D".')
+    shape: list[int] = Field(description="The shape of its output for one image.")
+    values: Any = Field(description="Its output: nested lists of floats of that shape.")
+    config: dict[str, Any] = Field(description="The arguments that build the layer.")
+    parameters: dict[str, list[float]] = Field(
+        description="Per-unit parameters and statistics (bias, batch norm's), by name."
+    )
+    top_units: list[dict[str, Any]] | None = Field(
+        None,
+        description="For a dense layer over the 784 pixels: the units that fired most, each "
+        "with its value and its weights as a 28x28 image.",
+    )
+
+
+class ExplainAnswer(Prediction):
+    target: int = Field(description="The class whose score the saliency differentiates.")
+    score: float = Field(description="That class's score (its logit).")
+    layers: list[LayerView] = Field(description="Every layer's output, input to output.")
+    saliency: list[list[float]] = Field(
+        description="d score / d pixel for the 28x28 input: where ink would change the answer."
+    )
+
+
 class ModelInfo(BaseModel):
     name: str
     architecture: list[str] = Field(description="The layers, input to output.")
