@@ -126,7 +126,12 @@ def test_openapi_schema_and_page_are_served(client):
     assert {"digit", "probabilities", "input28", "layers", "saliency"} <= set(answer)
     page = client.get("/")
     assert page.status_code == 200 and '<canvas id="pad"' in page.text
-    assert client.get("/static/app.js").status_code == 200
+    for script in ("app.js", "inside.js"):
+        assert client.get(f"/static/{script}").status_code == 200
+    # Browsers ask for /favicon.ico whatever the page says: no 404 in their console.
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert 'rel="icon" href="/static/favicon.svg"' in page.text
 
 
 @pytest.mark.parametrize(

@@ -215,5 +215,9 @@ def create_app(model: Sequential, name: str, hosts: Sequence[str] = ()) -> FastA
     async def index() -> FileResponse:
         return FileResponse(str(static / "index.html"))
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:  # asked for by browsers and tools that ignore <link>
+        return FileResponse(str(static / "favicon.svg"), media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -1,6 +1,8 @@
-// The drawing page: pointer strokes on a canvas, sent to /api/predict while drawing (at most one
-// request in flight, at most one every THROTTLE_MS), and the answer drawn as bars and a 28x28 grid.
-"use strict";
+// The drawing page: pointer strokes on a canvas, sent while drawing (at most one request in
+// flight, at most one every THROTTLE_MS), and the answer drawn as bars and a 28x28 grid. With
+// "Inside the network" open, the page asks /api/explain (the same answer plus every layer's
+// output and the saliency, drawn by inside.js); closed, the lighter /api/predict.
+import { clearInside, showInside } from "./inside.js";
 
 const THROTTLE_MS = 150;
 const pad = document.getElementById("pad");
@@ -9,6 +11,7 @@ const seen = document.getElementById("seen").getContext("2d");
 const digitOut = document.getElementById("digit");
 const bars = document.getElementById("bars");
 const errorOut = document.getElementById("error");
+const inside = document.getElementById("inside");
 
 let drawing = false;
 let last = null;
@@ -16,15 +19,20 @@ let inFlight = false;
 let pending = false;
 let lastSent = 0;
 let hasInk = false;
+// Bumped whenever the pad is cleared or replaced: an answer about an older drawing is dropped.
+let generation = 0;
 
 function clearPad() {
   pen.fillStyle = "#fff";
   pen.fillRect(0, 0, pad.width, pad.height);
   hasInk = false;
+  generation += 1;
   digitOut.textContent = "?";
+  delete digitOut.dataset.digit;
   errorOut.textContent = "";
   showBars(null);
   seen.clearRect(0, 0, 28, 28);
+  clearInside();
 }
 
 function point(event) {
@@ -36,14 +44,19 @@ function point(event) {
 }
 
 function stroke(from, to) {
-  pen.strokeStyle = "#000";
+  pen.strokeStyle = pen.fillStyle = "#000";
   pen.lineWidth = pad.width / 14;
   pen.lineCap = "round";
   pen.lineJoin = "round";
   pen.beginPath();
-  pen.moveTo(from.x, from.y);
-  pen.lineTo(to.x, to.y);
-  pen.stroke();
+  if (from.x === to.x && from.y === to.y) {
+    pen.arc(from.x, from.y, pen.lineWidth / 2, 0, 2 * Math.PI); // a tap: a line of length 0
+    pen.fill(); // draws nothing, even with round caps
+  } else {
+    pen.moveTo(from.x, from.y);
+    pen.lineTo(to.x, to.y);
+    pen.stroke();
+  }
   hasInk = true;
 }
 
@@ -86,10 +99,15 @@ function schedule(final = false) {
 
 async function send(body, contentType) {
   inFlight = true;
+  const asked = generation;
+  const endpoint = inside.open ? "/api/explain" : "/api/predict";
   try {
     const headers = contentType ? { "Content-Type": contentType } : {};
-    const response = await fetch("/api/predict", { method: "POST", body, headers });
+    const started = performance.now();
+    const response = await fetch(endpoint, { method: "POST", body, headers });
     const answer = await response.json();
+    if (asked !== generation) return; // the pad was cleared or replaced meanwhile
+    document.body.dataset.roundTripMs = (performance.now() - started).toFixed(1);
     if (response.ok) {
       errorOut.textContent = "";
       show(answer);
@@ -115,6 +133,7 @@ function show(answer) {
     pixels.data.set([value, value, value, 255], 4 * i);
   });
   seen.putImageData(pixels, 0, 0);
+  if (answer.layers) showInside(answer);
 }
 
 // One row per class, built once; each answer only updates the numbers and widths.
@@ -151,16 +170,23 @@ fileInput.addEventListener("change", () => {
   if (!file) return;
   const form = new FormData();
   form.append("file", file);
-  // Show the uploaded image on the pad, scaled to fit, so the drawing area tells the truth.
+  // The new image replaces the old one and its answer at once: if it cannot be read, the page
+  // shows the error beside an empty pad, never beside the previous picture.
+  clearPad();
+  const shown = generation;
   const image = new Image();
   image.onload = () => {
-    clearPad();
-    const scale = Math.min(pad.width / image.width, pad.height / image.height);
-    const w = image.width * scale;
-    const h = image.height * scale;
-    pen.drawImage(image, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    if (shown === generation) {
+      // Shown on the pad, scaled to fit, so the drawing area tells the truth.
+      const scale = Math.min(pad.width / image.width, pad.height / image.height);
+      const w = image.width * scale;
+      const h = image.height * scale;
+      pen.drawImage(image, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+      hasInk = true;
+    }
     URL.revokeObjectURL(image.src);
   };
+  image.onerror = () => URL.revokeObjectURL(image.src);
   image.src = URL.createObjectURL(file);
   send(form, null);
   fileInput.value = "";
@@ -180,6 +206,9 @@ async function loadModelInfo() {
     info.textContent = "Could not load the model's description.";
   }
 }
+
+// Opening the inside view fills it at once for what is already drawn.
+inside.addEventListener("toggle", () => inside.open && schedule(true));
 
 clearPad();
 loadModelInfo();
