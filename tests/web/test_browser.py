@@ -245,7 +245,7 @@ def test_inside_the_network_shows_every_layer_and_the_saliency(server, browser):
     from barenet.datasets import load_mnist
 
     url, _ = server
-    _, (x_test, y_test) = load_mnist()
+    _, (x_test, _) = load_mnist()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url)
     sync_api.expect(page.locator("#inside-empty")).to_be_visible()
@@ -314,7 +314,7 @@ def test_on_a_phone_the_answer_stays_on_the_first_screen(server, browser):
     from barenet.datasets import load_mnist
 
     url, _ = server
-    _, (x_test, y_test) = load_mnist()
+    _, (x_test, _) = load_mnist()
     width, height = 390, 844
     page = browser.new_page(viewport={"width": width, "height": height}, has_touch=True)
     page.goto(url)
