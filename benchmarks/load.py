@@ -1,5 +1,6 @@
-"""Load test of `barenet serve`, on loopback only: a fixed number of prediction requests from
-8 concurrent clients, then it stops. Reports predictions per second and latency percentiles.
+"""Load test of `barenet serve`, on loopback only: a fixed number of requests to /api/predict and
+to /api/explain, from one client and from 8 concurrent clients, then it stops. Reports answers per
+second, latency percentiles and the size of the answers.
 
     python benchmarks/load.py [--requests 800] [--clients 8] [--model cnn]
 
@@ -18,7 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -47,20 +50,23 @@ def canvas_pngs(count: int) -> list[bytes]:
     return bodies
 
 
-def post(url: str, body: bytes) -> float:
-    """One prediction; returns its latency in seconds (raises on a non-200 answer)."""
+def post(url: str, body: bytes) -> tuple[float, int]:
+    """One request; returns its latency in seconds and the answer's size in bytes (raises on a
+    non-200 answer)."""
     request = urllib.request.Request(
         url, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
+        size = len(response.read())
         if response.status != 200:
             raise RuntimeError(f"answer {response.status}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, size
 
 
-def measure_load(requests: int = 800, clients: int = 8, model: str = "cnn") -> dict[str, Any]:
+@contextmanager
+def serving(model: str) -> Iterator[str]:
+    """`barenet serve --model MODEL` on a free loopback port; yields its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "barenet", "serve", "--model", model, "--port", str(port)],
@@ -78,22 +84,23 @@ def measure_load(requests: int = 800, clients: int = 8, model: str = "cnn") -> d
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("barenet serve did not start") from None
                 time.sleep(0.2)
-        bodies = canvas_pngs(100)
-        url = f"{base}/api/predict"
-        for body in bodies[:20]:  # warm-up
-            post(url, body)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            latencies = list(
-                pool.map(lambda i: post(url, bodies[i % len(bodies)]), range(requests))
-            )
-        elapsed = time.perf_counter() - started
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
-    milliseconds = np.array(latencies) * 1000
+
+
+def measure(url: str, bodies: list[bytes], requests: int, clients: int) -> dict[str, Any]:
+    """``requests`` requests to ``url`` from ``clients`` threads, after 20 warm-up requests."""
+    for body in bodies[:20]:
+        post(url, body)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(lambda i: post(url, bodies[i % len(bodies)]), range(requests)))
+    elapsed = time.perf_counter() - started
+    milliseconds = np.array([latency for latency, _ in answers]) * 1000
     return {
-        "model": model,
+        "endpoint": url.split("/", 3)[3],
         "requests": requests,
         "clients": clients,
         "seconds": elapsed,
@@ -101,7 +108,26 @@ def measure_load(requests: int = 800, clients: int = 8, model: str = "cnn") -> d
         "p50_ms": float(np.percentile(milliseconds, 50)),
         "p99_ms": float(np.percentile(milliseconds, 99)),
         "mean_ms": statistics.fmean(milliseconds),
+        "answer_kb": statistics.fmean(size for _, size in answers) / 1000,
     }
+
+
+def measure_load(
+    requests: int = 800,
+    clients: int = 8,
+    model: str = "cnn",
+    endpoints: Sequence[str] = ("api/predict", "api/explain"),
+) -> list[dict[str, Any]]:
+    """Each endpoint of one server, first with a single client (200 requests, one at a time: the
+    latency of one call), then with ``clients`` concurrent clients."""
+    with serving(model) as base:
+        bodies = canvas_pngs(100)
+        runs = []
+        for endpoint in endpoints:
+            for count, total in ((1, 200), (clients, requests)):
+                print(f"  {model} /{endpoint}, {count} client(s)", flush=True)
+                runs.append({"model": model, **measure(f"{base}/{endpoint}", bodies, total, count)})
+    return runs
 
 
 def main() -> None:
@@ -110,8 +136,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--model", default="cnn")
     args = parser.parse_args()
-    result = measure_load(args.requests, args.clients, args.model)
-    print(json.dumps(result, indent=1))
+    for run in measure_load(args.requests, args.clients, args.model):
+        print(json.dumps(run))
 
 
 if __name__ == "__main__":

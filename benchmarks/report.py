@@ -136,21 +136,63 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         f"{train['seconds']:.0f} s in all, {train['test_accuracy']:.2%} test accuracy."
     )
     if results.get("load"):
+        load = results["load"]
+        machine = load["machine"]
         lines += [
             "",
             "## Serving: `barenet serve` under load",
             "",
-            "`benchmarks/load.py`: the server on a loopback port, 8 client threads sending a fixed "
-            "number of JSON requests (a 280x280 canvas PNG as a data URL, MNIST test digits), "
-            "after 20 warm-up requests. Latency is per request, as a client sees it, including "
-            "PNG decoding and preprocessing.",
+            "`benchmarks/load.py`: the server on a loopback port; one client sending 200 requests "
+            "one after another (the latency of one call), then 8 client threads sending 800, "
+            "each time after 20 warm-up requests. A request is what the page sends: a 280x280 "
+            "canvas PNG as a data URL (MNIST test digits). Latency is per request, as a client "
+            "sees it, including PNG decoding and preprocessing; `/api/explain` adds every "
+            "layer's output, the backward pass for the saliency and a larger answer.",
             "",
-            "| model | requests | clients | predictions/s | p50 latency (ms) | p99 latency (ms) |",
-            "|---|---|---|---|---|---|",
+            f"Measured on {load['date']}: {machine['cpu']}, {machine['cores']} cores "
+            f"(AVX-512: {'yes' if machine['avx512'] else 'no'}); NumPy's BLAS: "
+            f"{_blas_line(load['blas'])}; OPENBLAS_CORETYPE={load['OPENBLAS_CORETYPE'] or '(unset)'}.",
+            "",
+            "| model | endpoint | clients | requests | answers/s | p50 latency (ms) | "
+            "p99 latency (ms) | answer size (kB) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for run in results["load"]:
+        for run in load["runs"]:
             lines.append(
-                f"| {run['model']} | {run['requests']} | {run['clients']} | "
-                f"{run['predictions_per_second']:.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} |"
+                f"| {run['model']} | /{run['endpoint']} | {run['clients']} | {run['requests']} | "
+                f"{run['predictions_per_second']:.0f} | {run['p50_ms']:.1f} | "
+                f"{run['p99_ms']:.1f} | {run['answer_kb']:.1f} |"
             )
+    if results.get("page"):
+        lines += _page_section(results["page"])
     path.write_text("\n".join(lines) + "\n")
+
+
+def _page_section(page: dict[str, Any]) -> list[str]:
+    machine = page["machine"]
+    lines = [
+        "",
+        "## The drawing page while drawing",
+        "",
+        "`benchmarks/page.py`: `barenet serve` on loopback and Debian's Chromium (headless, "
+        'Playwright) at 1280x900 tracing 10 MNIST test digits stroke by stroke, with "Inside '
+        'the network" open, so every answer comes from `/api/explain` and redraws every layer. '
+        "The page times itself (User Timing): the round trip from sending the drawing to the "
+        "parsed answer, and the time to draw all layers; long tasks are main-thread tasks over "
+        "50 ms, counted by a PerformanceObserver.",
+        "",
+        f"Measured on {page['date']}: {machine['cpu']}, {machine['cores']} cores, browser and "
+        "server on the same cores.",
+        "",
+        "| model | digits read right | answers per digit | round trip p50 / p95 (ms) | "
+        "drawing the layers p50 / p95 (ms) | long tasks (longest) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in page["runs"]:
+        lines.append(
+            f"| {run['model']} | {run['correct']}/{run['digits']} | "
+            f"{run['answers_per_digit']:.0f} | {run['round_trip_p50_ms']:.0f} / "
+            f"{run['round_trip_p95_ms']:.0f} | {run['render_p50_ms']:.1f} / "
+            f"{run['render_p95_ms']:.1f} | {run['long_tasks']} ({run['longest_task_ms']:.0f} ms) |"
+        )
+    return lines

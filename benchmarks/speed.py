@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
         "--only",
-        choices=["cnn", "load"],
+        choices=["cnn", "load", "page"],
         help="re-measure only this part, keeping the other figures in results.json",
     )
     args = parser.parse_args(argv)
@@ -182,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = json.loads((HERE / "results.json").read_text())
         if args.only == "cnn":
             results["cnn"] = measure_cnn(args.epochs)
-        else:
+        elif args.only == "load":
             results["load"] = measure_serving()
+        else:
+            results["page"] = measure_pages()
         (HERE / "results.json").write_text(json.dumps(results, indent=1))
         write_report(results, args.out)
         print(f"wrote {args.out}")
@@ -232,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["OPENBLAS_CORETYPE"] = current
     results["extras"] = measure_extras(full_train=not args.quick)
     results["load"] = measure_serving()
+    results["page"] = measure_pages()
     results["versions"] = _versions(have_torch, have_sklearn)
     results["machine"] = _machine()
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
@@ -256,15 +259,37 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
     }
 
 
-def measure_serving() -> list[dict[str, Any]]:
-    """`barenet serve` under load on loopback, with each shipped model."""
+def measure_serving() -> dict[str, Any]:
+    """`barenet serve` under load on loopback, with each shipped model, and the machine it ran on
+    (`--only load` may run on another machine than the rest of the report)."""
     from load import measure_load
 
-    results = []
+    runs = []
     for model in ("cnn", "mlp"):
-        print(f"load test: barenet serve --model {model}, 8 clients", flush=True)
-        results.append(measure_load(requests=800, clients=8, model=model))
-    return results
+        print(f"load test: barenet serve --model {model}", flush=True)
+        runs += measure_load(requests=800, clients=8, model=model)
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": _machine(),
+        "blas": _blas_info(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "runs": runs,
+    }
+
+
+def measure_pages() -> dict[str, Any] | None:
+    """The drawing page in Chromium while drawing, with each shipped model (None without
+    Playwright and Debian's chromium)."""
+    if not (_importable("playwright") and Path("/usr/bin/chromium").exists()):
+        return None
+    from page import measure_page
+
+    print("drawing page in Chromium: cnn, mlp", flush=True)
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": _machine(),
+        "runs": [measure_page(model) for model in ("cnn", "mlp")],
+    }
 
 
 def _importable(module: str) -> bool:

@@ -38,3 +38,20 @@ def small_model(rng, features=5, classes=3, **compile_args):
         [bn.Dense(features, 16, rng=rng), bn.ReLU(), bn.Dense(16, classes, rng=rng)]
     )
     return model.compile(**{"loss": "cross_entropy", "optimizer": bn.Adam(0.01), **compile_args})
+
+
+def trace_digit(page, pixels):
+    """Draw every horizontal run of ink in a 28x28 digit as one mouse stroke on the canvas."""
+    box = page.locator("#pad").bounding_box()
+    cell = box["width"] / 28
+    for row in range(28):
+        ink = np.flatnonzero(pixels[row] >= 128)
+        if not len(ink):
+            continue
+        runs = np.split(ink, np.flatnonzero(np.diff(ink) > 1) + 1)
+        for run in runs:
+            y = box["y"] + (row + 0.5) * cell
+            page.mouse.move(box["x"] + (run[0] + 0.5) * cell, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + (run[-1] + 0.5) * cell, y, steps=3)
+            page.mouse.up()
