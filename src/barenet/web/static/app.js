@@ -50,8 +50,9 @@ function stroke(from, to) {
   pen.lineJoin = "round";
   pen.beginPath();
   if (from.x === to.x && from.y === to.y) {
-    pen.arc(from.x, from.y, pen.lineWidth / 2, 0, 2 * Math.PI); // a tap: a line of length 0
-    pen.fill(); // draws nothing, even with round caps
+    // A tap: a line of length 0 draws nothing, even with round caps, so draw the dot itself.
+    pen.arc(from.x, from.y, pen.lineWidth / 2, 0, 2 * Math.PI);
+    pen.fill();
   } else {
     pen.moveTo(from.x, from.y);
     pen.lineTo(to.x, to.y);
