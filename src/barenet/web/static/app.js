@@ -2,7 +2,7 @@
 // flight, at most one every THROTTLE_MS), and the answer drawn as bars and a 28x28 grid. With
 // "Inside the network" open, the page asks /api/explain (the same answer plus every layer's
 // output and the saliency, drawn by inside.js); closed, the lighter /api/predict.
-import { clearInside, showInside } from "./inside.js";
+import { clearInside, measureSince, showInside } from "./inside.js";
 
 const THROTTLE_MS = 150;
 const pad = document.getElementById("pad");
@@ -108,7 +108,7 @@ async function send(body, contentType) {
     const response = await fetch(endpoint, { method: "POST", body, headers });
     const answer = await response.json();
     if (asked !== generation) return; // the pad was cleared or replaced meanwhile
-    performance.measure("barenet:round-trip", { start: started }); // read by benchmarks/page.py
+    measureSince("barenet:round-trip", started);
     if (response.ok) {
       errorOut.textContent = "";
       show(answer);

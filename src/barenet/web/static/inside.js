@@ -17,6 +17,18 @@ const saliencyCaption = document.getElementById("saliency-caption");
 let answer = null;
 let panels = []; // one per layer: its elements, geometry, flat values and selected unit
 
+// -- timing ----------------------------------------------------------------------------------
+
+// A User Timing entry from `start` to now, read by benchmarks/page.py; browsers without
+// measure(name, {start}) (before 2020) just go without.
+export function measureSince(name, start) {
+  try {
+    performance.measure(name, { start });
+  } catch {
+    // not supported: nothing to record
+  }
+}
+
 // -- numbers and colours -----------------------------------------------------------------------
 
 export function fmt(value) {
@@ -452,7 +464,7 @@ export function showInside(next) {
   saliencyCanvas.setAttribute("aria-label", saliencyCaption.textContent);
   empty.hidden = true;
   views.hidden = false;
-  performance.measure("barenet:render", { start: started }); // read by benchmarks/page.py
+  measureSince("barenet:render", started);
 }
 
 export function clearInside() {
