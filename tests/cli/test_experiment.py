@@ -20,7 +20,11 @@ def test_experiment_json(tmp_path):
         "test_loss",
         "seconds",
         "train_samples",
+        "index",
+        "where",
+        "retried",
     }
+    assert [run["index"] for run in payload["runs"]] == [0, 1] and payload["failed"] == []
     assert [run["train_samples"] for run in payload["runs"]] == [600, 600]
     accuracies = [run["test_accuracy"] for run in payload["runs"]]
     assert payload["mean_accuracy"] == pytest.approx(np.mean(accuracies))

@@ -22,7 +22,7 @@ def test_each_variant_trains_on_its_own_train_limit(tiny_digits):
 def test_seeds_follow_each_other_and_every_run_is_reported(tiny_digits):
     seen = []
     records = run_experiment(
-        SMALL.replace(seed=5), tiny_digits, 2, [{}], on_run=lambda r, _: seen.append(r.seed)
+        SMALL.replace(seed=5), tiny_digits, 2, [{}], on_run=lambda r: seen.append(r.seed)
     )
     assert [r.seed for r in records] == seen == [5, 6]
     assert all(0 <= r.test_accuracy <= 1 for r in records)

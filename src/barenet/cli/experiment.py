@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing, nullcontext
 from typing import Any
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from barenet.cli.common import (
@@ -24,16 +26,20 @@ from barenet.cli.options import (
     training_options,
 )
 from barenet.datasets import load_data
+from barenet.digits.cluster import run_on_cluster
 from barenet.digits.experiment import (
+    RunFailure,
     RunRecord,
+    RunTask,
     Variant,
     describe,
     parse_vary,
-    run_experiment,
+    plan_runs,
+    run_one,
     summarize,
 )
 from barenet.digits.presets import DEFAULT_PRESET
-from barenet.digits.recipe import TrainedRun
+from barenet.digits.workers import run_in_workers, worker_count
 
 
 @click.command("experiment")
@@ -51,6 +57,18 @@ from barenet.digits.recipe import TrainedRun
     metavar="KEY=V1,V2",
     help="Compare values of one option; repeat for a grid. Layers: 784,128,10|784,256,10.",
 )
+@click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    metavar="N|auto",
+    help="Run N runs side by side in worker processes, one core each (auto: one per core).",
+)
+@click.option(
+    "--cluster",
+    metavar="tcp://HOST:PORT",
+    help="Send the runs to this Dask scheduler instead (needs barenet[cluster]).",
+)
 @json_option
 @plot_option(
     "experiment.png",
@@ -61,6 +79,8 @@ def experiment_command(
     data_path: str | None,
     runs: int,
     vary: tuple[str, ...],
+    workers: str,
+    cluster: str | None,
     as_json: bool,
     plot: str | None,
     **options: Any,
@@ -70,45 +90,109 @@ def experiment_command(
         require_matplotlib()  # before any training, not after it
     base = config_from_options(preset, options)
     variants = parse_vary(vary, base)
-    data = load_data(data_path)  # each run applies its own --train-limit
-    describe_data(data, stderr)
+    tasks = plan_runs(base, runs, variants)  # every variant checked before the first run
+    count = worker_count(workers)
+    where = f"on the Dask cluster at {cluster}" if cluster else f"in {count} worker(s)"
     stderr.print(
-        f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}"
+        f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}, "
+        f"{where}"
     )
     records: list[RunRecord] = []  # filled as runs finish, so Ctrl-C keeps the finished ones
-
-    def collect(record: RunRecord, _result: TrainedRun) -> None:
-        records.append(record)
-        stderr.print(
-            f"  {record.variant:<30} seed {record.seed:<4} accuracy {record.test_accuracy:.2%}  "
-            f"loss {record.test_loss:.4f}  {record.seconds:.1f} s"
-        )
-
+    failures: list[RunFailure] = []
+    problem = None
     try:
-        run_experiment(base, data, runs, variants, on_run=collect)
+        with closing(_runs(tasks, data_path, count, cluster)) as finished:
+            _follow(finished, len(tasks), records, failures)
     except KeyboardInterrupt:
         stderr.print("Interrupted; summarising the runs that finished.")
-    summaries = _summaries(variants, records)
-    if as_json:
-        overall = summarize(records) if records else {"mean_accuracy": None, "std_accuracy": None}
-        emit_json(
-            {
-                "runs": [vars(r) for r in records],
-                "mean_accuracy": overall["mean_accuracy"],
-                "std_accuracy": overall["std_accuracy"],
-                "variants": summaries,
-            }
-        )
-    else:
-        _print_tables(records, summaries)
+    except RuntimeError as error:  # a worker process died: say so, keep what finished
+        problem = str(error)
+    records.sort(key=lambda record: record.index)  # the plan's order, whatever finished first
+    _report(records, failures, variants, as_json)
     if plot and records:
-        _plot(
-            records,
-            f"Test accuracy per variant ({preset or DEFAULT_PRESET}, {runs} runs each)",
-            plot,
-        )
-    if len(records) < runs * len(variants):
+        title = f"Test accuracy per variant ({preset or DEFAULT_PRESET}, {runs} runs each)"
+        _plot(records, title, plot)
+    if problem or failures:
+        stderr.print(f"Error: {problem or f'{len(failures)} run(s) failed (see above).'}")
+        sys.exit(1)
+    if len(records) < len(tasks):
         sys.exit(INTERRUPTED)
+
+
+def _runs(
+    tasks: Sequence[RunTask], data_path: str | None, workers: int, cluster: str | None
+) -> Generator[RunRecord | RunFailure, None, None]:
+    """The finished runs, from this process, local workers or a Dask cluster."""
+    if cluster:
+        stderr.print(f"Data: each worker loads {data_path or 'the shipped MNIST'} itself")
+        yield from run_on_cluster(tasks, cluster, data_path)
+        return
+    data = load_data(data_path)  # each run applies its own --train-limit
+    describe_data(data, stderr)
+    if workers > 1:
+        yield from run_in_workers(tasks, data, workers)
+    else:
+        yield from (run_one(task, data) for task in tasks)
+
+
+def _follow(
+    finished: Iterator[RunRecord | RunFailure],
+    total: int,
+    records: list[RunRecord],
+    failures: list[RunFailure],
+) -> None:
+    """One line per finished run, and a live count with the mean so far in a terminal."""
+    progress = Progress(
+        TextColumn("Runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[mean]}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    )
+    bar = progress.add_task("runs", total=total, mean="")
+    with progress if stderr.is_terminal else nullcontext():
+        for outcome in finished:
+            if isinstance(outcome, RunFailure):
+                failures.append(outcome)
+                stderr.print(
+                    f"  {outcome.variant:<30} seed {outcome.seed:<4} FAILED on "
+                    f"{outcome.where or 'a lost worker'}: {outcome.error}"
+                )
+            else:
+                records.append(outcome)
+                retried = "  (retried: its first worker died)" if outcome.retried else ""
+                stderr.print(
+                    f"  {outcome.variant:<30} seed {outcome.seed:<4} accuracy "
+                    f"{outcome.test_accuracy:.2%}  loss {outcome.test_loss:.4f}  "
+                    f"{outcome.seconds:.1f} s  on {outcome.where}{retried}"
+                )
+            mean = sum(r.test_accuracy for r in records) / len(records) if records else None
+            shown = f"mean accuracy so far {mean:.2%}" if mean is not None else ""
+            progress.update(bar, advance=1, mean=shown)
+
+
+def _report(
+    records: Sequence[RunRecord],
+    failures: Sequence[RunFailure],
+    variants: Sequence[Variant],
+    as_json: bool,
+) -> None:
+    summaries = _summaries(variants, records)
+    if not as_json:
+        _print_tables(records, summaries)
+        return
+    overall = summarize(records) if records else {"mean_accuracy": None, "std_accuracy": None}
+    emit_json(
+        {
+            "runs": [vars(r) for r in records],
+            "failed": [vars(f) for f in sorted(failures, key=lambda f: f.index)],
+            "mean_accuracy": overall["mean_accuracy"],
+            "std_accuracy": overall["std_accuracy"],
+            "variants": summaries,
+        }
+    )
 
 
 def _summaries(variants: Sequence[Variant], records: Sequence[RunRecord]) -> list[dict[str, Any]]:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import socket
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from barenet.datasets import Dataset
 from barenet.digits.config import TrainConfig, parse_widths
-from barenet.digits.recipe import TrainedRun, train
+from barenet.digits.recipe import train
 
 Variant = dict[str, Any]
 
@@ -78,6 +82,16 @@ def _describe_value(key: str, value: Any) -> str:
     return "-".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
+@dataclass(frozen=True)
+class RunTask:
+    """One run to do: its place in the experiment, its variant's name and its whole config
+    (seed included), so that any process or machine can do it alone."""
+
+    index: int
+    variant: str
+    config: TrainConfig
+
+
 @dataclass
 class RunRecord:
     """One finished run of an experiment."""
@@ -86,8 +100,28 @@ class RunRecord:
     seed: int
     test_accuracy: float
     test_loss: float
-    seconds: float
+    seconds: float  # training time
     train_samples: int
+    index: int = 0  # the run's place in the experiment: results are listed in this order
+    where: str = ""  # the host and process, or the Dask worker, that ran it
+    retried: bool = False  # lost once to a dying worker, then run again
+
+
+@dataclass
+class RunFailure:
+    """A run that raised an error of its own: reported, not retried; the others go on."""
+
+    variant: str
+    seed: int
+    error: str
+    index: int = 0
+    where: str = ""
+
+
+# Every run computes on one BLAS thread, however many run side by side: OpenBLAS's sums can
+# differ in their last bits with the number of threads (measured: the quick preset's test loss),
+# and the same seed must give the same result whatever --workers is.
+BLAS_THREADS_PER_RUN = 1
 
 
 def summarize(records: Sequence[RunRecord]) -> dict[str, Any]:
@@ -104,35 +138,57 @@ def summarize(records: Sequence[RunRecord]) -> dict[str, Any]:
     }
 
 
+def plan_runs(base: TrainConfig, runs: int, variants: Sequence[Variant]) -> list[RunTask]:
+    """Every variant ``runs`` times with seeds ``base.seed``, ``base.seed + 1``, ...; every
+    variant's options are checked here, before the first run starts."""
+    if runs < 1:
+        raise ValueError(f"--runs must be at least 1. Received: {runs}")
+    for variant in variants:
+        base.replace(**variant).validate()
+    configs = [
+        (describe(variant), base.replace(**variant, seed=base.seed + offset))
+        for variant in variants
+        for offset in range(runs)
+    ]
+    return [RunTask(index, name, config) for index, (name, config) in enumerate(configs)]
+
+
+def where_am_i() -> str:
+    """``host:pid``: where a run ran."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_one(task: RunTask, data: Dataset, where: str | None = None) -> RunRecord:
+    """Train one run on ``BLAS_THREADS_PER_RUN`` threads. Ctrl-C raises KeyboardInterrupt: a
+    run cut short is not a result."""
+    with threadpool_limits(BLAS_THREADS_PER_RUN):
+        result = train(task.config, data)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return RunRecord(
+        task.variant,
+        task.config.seed,
+        result.test_accuracy,
+        result.test_loss,
+        result.train_seconds,
+        result.train_samples,
+        index=task.index,
+        where=where or where_am_i(),
+    )
+
+
 def run_experiment(
     base: TrainConfig,
     data: Dataset,
     runs: int,
     variants: Sequence[Variant],
-    on_run: Callable[[RunRecord, TrainedRun], None] | None = None,
-    callbacks_for: Callable[[TrainConfig], Sequence[Any]] | None = None,
+    on_run: Callable[[RunRecord], None] | None = None,
 ) -> list[RunRecord]:
-    """Train every variant ``runs`` times with seeds ``base.seed``, ``base.seed + 1``, ..."""
-    if runs < 1:
-        raise ValueError(f"--runs must be at least 1. Received: {runs}")
-    for variant in variants:  # every variant is checked before the first run starts
-        base.replace(**variant).validate()
+    """Train every variant ``runs`` times, one run after another in this process."""
     records = []
-    for variant in variants:
-        for offset in range(runs):
-            config = base.replace(**variant, seed=base.seed + offset)
-            result = train(config, data, callbacks_for(config) if callbacks_for else ())
-            record = RunRecord(
-                describe(variant),
-                config.seed,
-                result.test_accuracy,
-                result.test_loss,
-                result.train_seconds,
-                result.train_samples,
-            )
-            records.append(record)
-            if on_run:
-                on_run(record, result)
-            if result.interrupted:
-                raise KeyboardInterrupt
+    for task in plan_runs(base, runs, variants):
+        record = run_one(task, data)
+        records.append(record)
+        if on_run:
+            on_run(record)
     return records
