@@ -44,6 +44,7 @@ def test_vary_makes_a_grid_and_reads_each_kind_of_value():
         ("learning-rate", "expects KEY=V1,V2"),
         ("speed=1,2", "unknown option 'speed'"),
         ("epochs=one,two", "cannot read the values of epochs"),
+        ("augment=true,maybe", "cannot read the values of augment"),
     ],
 )
 def test_bad_vary_specs_say_what_is_wrong(spec, message):

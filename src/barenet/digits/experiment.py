@@ -32,7 +32,10 @@ def _parse_value(key: str, text: str, current: Any) -> Any:
     if key == "batch_size" and text in ("full", "none", "None"):
         return None
     if isinstance(current, bool):
-        return text.lower() in ("1", "true", "yes")
+        answers = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+        if text.lower() not in answers:
+            raise ValueError(text)  # "maybe" is neither: refused, not silently False
+        return answers[text.lower()]
     if isinstance(current, int) or key in ("train_limit", "steps_per_epoch", "batch_size"):
         return int(text)
     if isinstance(current, float):
