@@ -1,6 +1,12 @@
 """barenet experiment: JSON schema, variants side by side, --train-limit per run."""
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -57,3 +63,69 @@ def test_vary_train_limit_trains_each_variant_on_its_own_subset():
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert [run["train_samples"] for run in json.loads(result.stdout)["runs"]] == [150, 600]
+
+
+def test_workers_give_the_same_table_and_json_as_one_process():
+    args = ("experiment", *QUICK, "--train-limit", 600, "--runs", 2, "--vary", "batch-size=32,128")
+    alone = invoke(*args, "--json")
+    side_by_side = invoke(*args, "--json", "--workers", "2")
+    assert alone.exit_code == side_by_side.exit_code == 0, side_by_side.output
+    assert "in 2 worker(s)" in side_by_side.stderr
+    first, second = json.loads(alone.stdout), json.loads(side_by_side.stdout)
+    timing = ("where", "seconds")
+    for one, other in zip(first["runs"], second["runs"], strict=True):
+        assert {k: v for k, v in one.items() if k not in timing} == {
+            k: v for k, v in other.items() if k not in timing
+        }
+    assert first["mean_accuracy"] == second["mean_accuracy"]
+    tables = [invoke(*args, *workers).stdout for workers in ([], ["--workers", "2"])]
+    seconds = re.compile(r"\d+\.\d (± \d+\.\d )?│")  # the time columns alone may differ
+    assert seconds.sub("", tables[0]) == seconds.sub("", tables[1])
+
+
+def test_bad_workers_value_is_one_sentence():
+    result = invoke("experiment", *QUICK, "--workers", "many")
+    assert result.exit_code == 1
+    assert "--workers expects a number of at least 1, or auto" in result.output
+
+
+def test_ctrl_c_stops_every_worker_and_keeps_the_finished_runs():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "barenet",
+            "experiment",
+            *map(str, QUICK),
+            "--epochs",
+            "2",
+            "--train-limit",
+            "60000",
+            "--runs",
+            "6",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's job
+    )
+    for line in process.stderr:  # wait for the first finished run
+        if "seed" in line and "accuracy" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+    started = time.monotonic()
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and time.monotonic() - started < 10
+    assert "Interrupted; summarising the runs that finished." in stderr
+    assert "Traceback" not in stderr + stdout and "Summary" in stdout
+    # No worker outlives the command (multiprocessing's resource tracker may take a moment).
+    while (left := group_members(process.pid)) and time.monotonic() - started < 10:
+        time.sleep(0.1)
+    assert left == []
+
+
+def group_members(group):
+    found = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
+    return found.stdout.split()
