@@ -87,6 +87,29 @@ def test_bad_workers_value_is_one_sentence():
     result = invoke("experiment", *QUICK, "--workers", "many")
     assert result.exit_code == 1
     assert "--workers expects a number of at least 1, or auto" in result.output
+    both = invoke("experiment", *QUICK, "--workers", "2", "--cluster", "tcp://127.0.0.1:9")
+    assert both.exit_code == 2 and "--workers and --cluster exclude each other" in both.output
+
+
+def test_a_run_that_fails_is_reported_and_the_others_go_on():
+    result = invoke(
+        "experiment",
+        *QUICK,
+        "--train-limit",
+        600,
+        "--runs",
+        1,
+        "--optimizer",
+        "adam",
+        "--vary",
+        "learning-rate=1e9,0.001",
+        "--json",
+    )
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert [run["variant"] for run in payload["runs"]] == ["learning_rate=0.001"]
+    assert [failure["variant"] for failure in payload["failed"]] == ["learning_rate=1000000000.0"]
+    assert "FAILED" in result.stderr and "1 run(s) failed" in result.stderr
 
 
 def test_ctrl_c_stops_every_worker_and_keeps_the_finished_runs():

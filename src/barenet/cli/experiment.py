@@ -35,7 +35,7 @@ from barenet.digits.experiment import (
     describe,
     parse_vary,
     plan_runs,
-    run_one,
+    run_or_report,
     summarize,
 )
 from barenet.digits.presets import DEFAULT_PRESET
@@ -92,6 +92,11 @@ def experiment_command(
     variants = parse_vary(vary, base)
     tasks = plan_runs(base, runs, variants)  # every variant checked before the first run
     count = worker_count(workers)
+    if cluster and count > 1:
+        raise click.UsageError(
+            "--workers and --cluster exclude each other: a cluster's workers are started "
+            "with `dask worker` (see the README)."
+        )
     where = f"on the Dask cluster at {cluster}" if cluster else f"in {count} worker(s)"
     stderr.print(
         f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}, "
@@ -132,7 +137,7 @@ def _runs(
     if workers > 1:
         yield from run_in_workers(tasks, data, workers)
     else:
-        yield from (run_one(task, data) for task in tasks)
+        yield from (run_or_report(task, data) for task in tasks)
 
 
 def _follow(

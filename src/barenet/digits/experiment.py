@@ -180,6 +180,15 @@ def run_one(task: RunTask, data: Dataset, where: str | None = None) -> RunRecord
     )
 
 
+def run_or_report(task: RunTask, data: Dataset) -> RunRecord | RunFailure:
+    """``run_one``, with a run's own error (say, it diverged) returned as a ``RunFailure``, so
+    that the other runs go on. Ctrl-C still stops everything."""
+    try:
+        return run_one(task, data)
+    except Exception as error:
+        return RunFailure(task.variant, task.config.seed, str(error), task.index, where_am_i())
+
+
 def run_experiment(
     base: TrainConfig,
     data: Dataset,

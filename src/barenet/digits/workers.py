@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from barenet.datasets import Dataset
-from barenet.digits.experiment import RunFailure, RunRecord, RunTask, run_one, where_am_i
+from barenet.digits.experiment import RunFailure, RunRecord, RunTask, run_or_report
 
 _worker_data: Dataset | None = None  # set in each worker by _start_worker
 
@@ -40,10 +40,7 @@ def _start_worker(data: Dataset) -> None:
 
 def _run_in_worker(task: RunTask) -> RunRecord | RunFailure:
     assert _worker_data is not None, "the worker was started without data"
-    try:
-        return run_one(task, _worker_data)
-    except Exception as error:  # the run's own failure: reported, the others go on
-        return RunFailure(task.variant, task.config.seed, str(error), task.index, where_am_i())
+    return run_or_report(task, _worker_data)
 
 
 def run_in_workers(
