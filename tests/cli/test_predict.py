@@ -84,3 +84,59 @@ def test_an_empty_folder_is_an_error_and_previews_never_overwrite(tmp_path):
         "a-2.28x28.png",
         "a.28x28.png",
     ]
+
+
+@pytest.fixture
+def kaggle_test_csv(tmp_path):
+    """Kaggle's test.csv layout: a header of pixel names, 784 pixels per row, no labels."""
+    from barenet.datasets import load_mnist
+
+    _, (x_test, y_test) = load_mnist()
+    path = tmp_path / "test.csv"
+    header = ",".join(f"pixel{i}" for i in range(784))
+    rows = [",".join(map(str, image.ravel())) for image in x_test[:40]]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path, y_test[:40]
+
+
+def test_a_kaggle_submission_in_one_command(kaggle_test_csv, tmp_path):
+    path, labels = kaggle_test_csv
+    out = tmp_path / "submission.csv"
+    result = invoke("predict", "--data", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Predicted the 40 rows of test.csv with mnist-cnn.npz" in result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "ImageId,Label" and len(lines) == 41
+    ids, digits = zip(*(map(int, line.split(",")) for line in lines[1:]), strict=True)
+    assert list(ids) == list(range(1, 41))
+    assert sum(d == y for d, y in zip(digits, labels, strict=True)) >= 38
+    # Without --out the same CSV goes to standard output; --json gives every probability.
+    assert invoke("predict", "--data", path).stdout == out.read_text()
+    as_json = json.loads(invoke("predict", "--data", path, "--json").stdout)
+    assert [row["ImageId"] for row in as_json] == list(range(1, 41))
+
+
+def test_out_for_image_files(tmp_path):
+    drawing(tmp_path / "seven.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    result = invoke(
+        "predict", tmp_path / "seven.png", tmp_path / "notes.txt", "--out", tmp_path / "p.csv"
+    )
+    assert result.exit_code == 1  # notes.txt failed, and is left out of the file
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "file,digit,probability" and len(lines) == 2
+    assert lines[1].startswith(f"{tmp_path / 'seven.png'},7,")
+
+
+def test_predict_points_the_way_for_data_sets(kaggle_test_csv, tmp_path):
+    path, _ = kaggle_test_csv
+    as_image = invoke("predict", path)
+    assert as_image.exit_code == 1
+    assert f"barenet predict --data {path} --out submission.csv" in as_image.output
+    evaluated = invoke("evaluate", "--data", path)
+    assert evaluated.exit_code == 1 and "barenet predict --data" in evaluated.output
+    neither = invoke("predict")
+    both = invoke("predict", tmp_path, "--data", path)
+    assert neither.exit_code == both.exit_code == 2 and "one of the two" in both.output
+    bad = invoke("predict", "--data", path, "--out", tmp_path / "s.txt")
+    assert bad.exit_code == 1 and "--out must end in .csv" in bad.output

@@ -1,5 +1,6 @@
 """load_data: a clear error for a missing path or an unknown format."""
 
+import numpy as np
 import pytest
 
 from barenet.datasets import DataError, load_data
@@ -13,3 +14,30 @@ def test_missing_paths_and_unknown_formats(tmp_path):
     (tmp_path / "data.txt").write_text("hello")
     with pytest.raises(DataError, match="unknown data format"):
         load_data(tmp_path / "data.txt")
+
+
+def test_images_to_predict_are_every_csv_row_or_the_test_split(tmp_path):
+    from barenet.datasets import load_images, load_mnist
+
+    _, (x_test, _) = load_mnist()
+    rows = x_test[:5].reshape(5, -1)
+    unlabelled = tmp_path / "test.csv"
+    unlabelled.write_text("\n".join(",".join(map(str, row)) for row in rows) + "\n")
+    labelled = tmp_path / "train.csv"
+    labelled.write_text("\n".join(f"3,{','.join(map(str, row))}" for row in rows) + "\n")
+    for path in (unlabelled, labelled):  # every row, labels or not: nothing held out
+        images, what = load_images(path)
+        assert images.shape == (5, 28, 28) and (images == x_test[:5]).all()
+        assert what == f"the 5 rows of {path.name}"
+    np_file = tmp_path / "mnist.npz"
+    np.savez(
+        np_file,
+        x_train=x_test[:8],
+        y_train=np.zeros(8, np.uint8),
+        x_test=x_test[:3],
+        y_test=np.zeros(3, np.uint8),
+    )
+    images, what = load_images(np_file)
+    assert (images == x_test[:3]).all() and what.startswith("the 3 test images of")
+    with pytest.raises(DataError, match="does not exist"):
+        load_images(tmp_path / "missing.csv")

@@ -7,14 +7,37 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 from rich.markup import escape
 
 from barenet.cli.common import emit_json, stderr, stdout
 from barenet.cli.options import json_option, model_option
+from barenet.datasets import load_images
 from barenet.digits.imaging import IMAGE_SUFFIXES, ImageError, save_preview_png
+from barenet.digits.predictions import check_format, predictions_text, write_predictions
 from barenet.digits.reading import read_digit
 from barenet.digits.shipped import open_model
 from barenet.model import Sequential
+
+DATA_SUFFIXES = (".csv", ".csv.gz", ".npz")
+
+
+def predict_data_set(
+    model: Sequential, model_name: str, path: str, out: str | None, as_json: bool
+) -> None:
+    """Every image of a data set: Kaggle's ``ImageId,Label`` CSV (or JSON) to ``out``, or to
+    standard output without it, so ``> submission.csv`` works too."""
+    images, what = load_images(path)
+    probabilities = model.predict_proba(images)
+    ids = list(range(1, len(images) + 1))  # Kaggle's ImageId counts from 1
+    if out is None:
+        sys.stdout.write(predictions_text(ids, probabilities, ".json" if as_json else ".csv"))
+        return
+    written = write_predictions(out, ids, probabilities)
+    layout = "ImageId,Label" if written.suffix.lower() == ".csv" else "JSON"
+    stderr.print(f"Predicted {what} with {model_name}: wrote {written} ({layout})")
+    if as_json:
+        emit_json({"out": str(written), "images": len(images), "model": model_name})
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
@@ -47,6 +70,12 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
     the 28x28 image the network saw is written to ``preview`` if given."""
     if path.is_dir():
         return {"file": str(path), "error": f"{path} is a folder with no image files in it."}
+    if path.name.lower().endswith(DATA_SUFFIXES):
+        return {
+            "file": str(path),
+            "error": f"{path} is a data set, not an image: barenet predict --data {path} "
+            "--out submission.csv predicts all of its images.",
+        }
     try:
         reading = read_digit(model, path)
     except ImageError as error:
@@ -66,7 +95,14 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
 
 
 @click.command("predict")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--data",
+    "data_path",
+    metavar="PATH",
+    help="Predict a data set instead of image files: every row of a CSV (Kaggle's test.csv), "
+    "or the test split of an IDX folder or .npz.",
+)
 @model_option
 @click.option(
     "--top",
@@ -81,15 +117,30 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
     type=click.Path(file_okay=False),
     help="Write the 28x28 image the network saw here.",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write the predictions to FILE.csv (with --data: Kaggle's ImageId,Label) or FILE.json.",
+)
 def predict_command(
     paths: tuple[str, ...],
+    data_path: str | None,
     model_path: str | None,
     top: int,
     as_json: bool,
     save_preview: str | None,
+    out: str | None,
 ) -> None:
-    """Read the digit in each image file (PNG, JPEG, BMP, GIF, WebP; any size or colours)."""
-    model, _ = open_model(model_path)
+    """Read the digit in each image file (PNG, JPEG, BMP, GIF, WebP; any size or colours), or
+    in every image of a data set with --data."""
+    if bool(paths) == bool(data_path):
+        raise click.UsageError("Give image files or folders, or --data PATH (one of the two).")
+    if out:
+        check_format(out)  # before the model loads or anything is read
+    model, model_name = open_model(model_path)
+    if data_path:
+        predict_data_set(model, model_name.name, data_path, out, as_json)
+        return
     taken: set[str] = set()
     results = [
         read_file(
@@ -100,6 +151,13 @@ def predict_command(
         )
         for path in expand_paths(paths)
     ]
+    if out:
+        read = [result for result in results if "error" not in result]
+        probabilities = np.array([result["probabilities"] for result in read]).reshape(
+            len(read), -1
+        )
+        written = write_predictions(out, [result["file"] for result in read], probabilities)
+        stderr.print(f"Wrote {len(read)} prediction(s) to {written}")
     if as_json:
         emit_json(results)
     else:

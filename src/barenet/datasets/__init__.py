@@ -7,7 +7,7 @@ converts images to floats one batch at a time, so a whole run stays small in mem
 from barenet.datasets.csvdata import read_digit_csv
 from barenet.datasets.dataset import DataError, Dataset
 from barenet.datasets.idx import load_idx_folder
-from barenet.datasets.load import load_data
+from barenet.datasets.load import load_data, load_images
 from barenet.datasets.npz import load_npz
 from barenet.datasets.shipped import load_mnist, shipped_mnist_dir
 
@@ -16,6 +16,7 @@ __all__ = [
     "Dataset",
     "load_data",
     "load_idx_folder",
+    "load_images",
     "load_mnist",
     "load_npz",
     "read_digit_csv",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from barenet.datasets.csvdata import read_digit_csv
 from barenet.datasets.dataset import DataError, Dataset, hold_out
 from barenet.datasets.idx import load_idx_folder
@@ -31,10 +33,29 @@ def load_data(path: str | Path | None = None) -> Dataset:
         if labels is None:
             raise DataError(
                 f"{path} has no label column (784 columns per row): it is an unlabelled test set, "
-                "which can neither train nor evaluate a model. Pass the labelled train.csv."
+                "which can neither train nor evaluate a model. Pass the labelled train.csv; to "
+                f"predict its digits: barenet predict --data {path} --out submission.csv"
             )
         return hold_out(images, labels, str(path), reason=f"{path.name} has no test split")
     raise DataError(
         f"{path}: unknown data format. Expected a folder of IDX files, a Keras-layout .npz "
         "(x_train, y_train, x_test, y_test) or a CSV with a label column and 784 pixels."
     )
+
+
+def load_images(path: str | Path) -> tuple[np.ndarray, str]:
+    """The images to predict in a data source, and a phrase saying which they are: every row of
+    a CSV (a Kaggle ``test.csv`` has no labels; a labelled one's labels are ignored), or the test
+    split of an IDX folder or an ``.npz``.
+
+    Shape:
+        - Returns: uint8 images ``(N, 28, 28)``, in the source's order.
+    """
+    path = Path(path)
+    if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+        if not path.exists():
+            raise DataError(f"{path} does not exist.")
+        images, _ = read_digit_csv(path)
+        return images, f"the {len(images):,} rows of {path.name}"
+    data = load_data(path)
+    return data.x_test, f"the {len(data.x_test):,} test images of {data.source}"
