@@ -127,3 +127,50 @@ def test_an_unwritable_out_is_found_before_training(tmp_path):
     assert result.exit_code == 1
     assert "Cannot write" in result.stderr and "model.npz" in result.stderr
     assert "Training" not in result.stderr and ".tmp" not in result.stderr
+
+
+def test_no_test_split_trains_on_every_row_of_a_csv(tmp_path):
+    from barenet.datasets import load_mnist
+
+    _, (x_test, y_test) = load_mnist()
+    path = tmp_path / "train.csv"
+    rows = [
+        f"{label},{','.join(map(str, image.ravel()))}"
+        for image, label in zip(x_test[:700], y_test[:700], strict=True)
+    ]
+    path.write_text(
+        "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(rows) + "\n"
+    )
+    out = tmp_path / "kaggle.npz"
+    result = invoke(
+        "train",
+        *QUICK,
+        "--data",
+        path,
+        "--no-test-split",
+        "--validation-split",
+        "0.1",
+        "--out",
+        out,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["test_accuracy"] is None and payload["test_loss"] is None
+    assert "every one of its 700 rows trains" in result.stderr
+    data = load_model(out).metadata["data"]
+    assert data["train_samples"] == 700 and data["test_samples"] == 0
+    text = invoke(
+        "train",
+        *QUICK,
+        "--data",
+        path,
+        "--no-test-split",
+        "--validation-split",
+        "0.1",
+        "--out",
+        out,
+    )
+    assert "No test set (--no-test-split).  Validation accuracy" in text.stdout
+    shipped = invoke("train", *QUICK, "--no-test-split")
+    assert shipped.exit_code == 1 and "has a test split of its own" in shipped.output

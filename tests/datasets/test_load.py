@@ -41,3 +41,29 @@ def test_images_to_predict_are_every_csv_row_or_the_test_split(tmp_path):
     assert (images == x_test[:3]).all() and what.startswith("the 3 test images of")
     with pytest.raises(DataError, match="does not exist"):
         load_images(tmp_path / "missing.csv")
+
+
+def test_every_row_trains_when_the_test_set_is_elsewhere(tmp_path):
+    from barenet.datasets import load_mnist
+
+    _, (x_test, y_test) = load_mnist()
+    labelled = tmp_path / "train.csv"
+    rows = [
+        f"{label},{','.join(map(str, image.ravel()))}"
+        for image, label in zip(x_test[:14], y_test[:14], strict=True)
+    ]
+    labelled.write_text("\n".join(rows) + "\n")
+    assert len(load_data(labelled).x_train) == 12  # by default 1/7 is held out for testing
+    every = load_data(labelled, test_elsewhere=True)
+    assert len(every.x_train) == 14 and every.x_test.shape == (0, 28, 28)
+    assert every.test_elsewhere and "no test accuracy" in every.notes[0]
+    unlabelled = tmp_path / "test.csv"
+    unlabelled.write_text("\n".join(",".join(map(str, i.ravel())) for i in x_test[:3]) + "\n")
+    for source, message in [
+        (None, "The shipped MNIST has a test split of its own"),
+        (tmp_path, "has a test split of its own"),
+        (unlabelled, "has no label column"),
+        (tmp_path / "gone.csv", "does not exist"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            load_data(source, test_elsewhere=True)

@@ -58,12 +58,20 @@ def run_with_progress(
     type=click.Path(dir_okay=False),
     help="Where to save the model (default: <preset>.npz).",
 )
+@click.option(
+    "--no-test-split",
+    "test_elsewhere",
+    is_flag=True,
+    help="Train on every row of a labelled CSV whose test set is elsewhere (Kaggle's train.csv): "
+    "nothing is held out, so there is no test accuracy.",
+)
 @json_option
 @plot_option("", "Save the learning curves as a PNG [FILE: beside the model, <model>.curves.png].")
 def train_command(
     preset: str | None,
     data_path: str | None,
     out: str | None,
+    test_elsewhere: bool,
     as_json: bool,
     plot: str | None,
     **options: Any,
@@ -78,7 +86,7 @@ def train_command(
         if path:
             check_writable(path)
     with InterruptOnce() as interrupts:
-        data = load_data(data_path)  # train() applies --train-limit
+        data = load_data(data_path, test_elsewhere=test_elsewhere)  # train() applies --train-limit
         describe_data(data, stderr)
         images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
         stderr.print(
@@ -140,10 +148,19 @@ def _print_summary(
     epochs = f"{run.epochs} epoch" + ("" if run.epochs == 1 else "s")
     if run.interrupted:
         stdout.print(f"Interrupted after {epochs}; keeping what was trained.")
-    stdout.print(
-        f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
-        f"trained in {run.train_seconds:.1f} s ({epochs})"
-    )
+    if run.test_accuracy is None or run.test_loss is None:
+        history = run.model.history.history if run.model.history else {}
+        checked = history.get("val_accuracy")
+        scores = f"Validation accuracy {checked[-1]:.2%}  " if checked else ""
+        stdout.print(
+            f"No test set (--no-test-split).  {scores}trained in {run.train_seconds:.1f} s "
+            f"({epochs})"
+        )
+    else:
+        stdout.print(
+            f"Test accuracy {run.test_accuracy:.2%}  loss {run.test_loss:.4f}  "
+            f"trained in {run.train_seconds:.1f} s ({epochs})"
+        )
     stdout.print(f"Saved the model to {model_path} and its history to {history_path}")
     if curves_path:
         stdout.print(f"Saved the learning curves to {curves_path}")

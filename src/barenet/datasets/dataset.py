@@ -29,10 +29,13 @@ class Dataset:
     y_test: np.ndarray
     source: str
     notes: list[str] = field(default_factory=list)  # what the loader decided, said to the user
+    # True when the test set is elsewhere (Kaggle's unlabelled test.csv): every labelled row
+    # trains, and the test split is empty.
+    test_elsewhere: bool = False
 
     def __post_init__(self) -> None:
         for split, images in (("training", self.x_train), ("test", self.x_test)):
-            if len(images) == 0:
+            if len(images) == 0 and not (split == "test" and self.test_elsewhere):
                 raise DataError(f"{self.source} holds no {split} images; a data set needs both.")
             if images.shape[1:] != (28, 28):
                 height, width = images.shape[1:3] if images.ndim == 3 else (None, None)

@@ -13,12 +13,15 @@ from barenet.datasets.npz import load_npz
 from barenet.datasets.shipped import load_shipped_mnist
 
 
-def load_data(path: str | Path | None = None) -> Dataset:
+def load_data(path: str | Path | None = None, *, test_elsewhere: bool = False) -> Dataset:
     """Load digits from ``path``: a folder of IDX files, a Keras ``.npz``, or a Kaggle-style CSV.
 
     ``None`` means the shipped MNIST. A source without a test split gets one held out (the last
-    1/7 of its rows), and ``Dataset.notes`` says so.
+    1/7 of its rows), and ``Dataset.notes`` says so; with ``test_elsewhere`` (a labelled CSV
+    whose test set is elsewhere, as Kaggle's) every row trains and the test split is empty.
     """
+    if test_elsewhere:
+        return _every_row(path)
     if path is None:
         return load_shipped_mnist()
     path = Path(path)
@@ -41,6 +44,27 @@ def load_data(path: str | Path | None = None) -> Dataset:
         f"{path}: unknown data format. Expected a folder of IDX files, a Keras-layout .npz "
         "(x_train, y_train, x_test, y_test) or a CSV with a label column and 784 pixels."
     )
+
+
+def _every_row(path: str | Path | None) -> Dataset:
+    """A labelled CSV with nothing held out: every row trains, no test split."""
+    if path is None or not (str(path).endswith(".csv") or str(path).endswith(".csv.gz")):
+        raise DataError(
+            f"{path or 'The shipped MNIST'} has a test split of its own; --no-test-split is for a "
+            "single labelled CSV whose test set is elsewhere (Kaggle's train.csv)."
+        )
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist.")
+    images, labels = read_digit_csv(path)
+    if labels is None:
+        raise DataError(f"{path} has no label column: it cannot train a model.")
+    note = (
+        f"every one of its {len(images):,} rows trains (--no-test-split): there is no test set, "
+        "so no test accuracy; the validation split, if any, is the only check"
+    )
+    empty = images[:0]
+    return Dataset(images, labels, empty, labels[:0], str(path), [note], test_elsewhere=True)
 
 
 def load_images(path: str | Path) -> tuple[np.ndarray, str]:

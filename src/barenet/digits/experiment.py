@@ -168,6 +168,7 @@ def run_one(task: RunTask, data: Dataset, where: str | None = None) -> RunRecord
         result = train(task.config, data)
     if result.interrupted:
         raise KeyboardInterrupt
+    assert result.test_accuracy is not None and result.test_loss is not None, "no test set"
     return RunRecord(
         task.variant,
         task.config.seed,

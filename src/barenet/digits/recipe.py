@@ -123,8 +123,8 @@ class TrainedRun:
 
     model: Sequential
     config: TrainConfig
-    test_accuracy: float
-    test_loss: float
+    test_accuracy: float | None  # None when the test set is elsewhere (--no-test-split)
+    test_loss: float | None
     train_seconds: float
     epochs: int  # epochs completed
     interrupted: bool  # stopped by Ctrl-C; the model holds what was trained so far
@@ -146,8 +146,11 @@ def train(
     data = data.limit_train(config.train_limit)
     model = build_model(config)
     model.compile(config.loss, build_optimizer(config, steps_per_epoch(config, len(data.x_train))))
+    tested = len(data.x_test) > 0
     monitors = (
-        [TestMonitor(data.x_test, data.y_test, config.test_every)] if config.test_every else []
+        [TestMonitor(data.x_test, data.y_test, config.test_every)]
+        if config.test_every and tested
+        else []
     )
     started = time.perf_counter()
     interrupted = False
@@ -169,12 +172,12 @@ def train(
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
-    test = model.evaluate(data.x_test, data.y_test)
+    test = model.evaluate(data.x_test, data.y_test) if tested else {}
     run = TrainedRun(
         model,
         config,
-        test_accuracy=test["accuracy"],
-        test_loss=test["loss"],
+        test_accuracy=test.get("accuracy"),
+        test_loss=test.get("loss"),
         train_seconds=seconds,
         epochs=len(model.history.epoch) if model.history else 0,
         interrupted=interrupted,
