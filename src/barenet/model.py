@@ -17,6 +17,7 @@ from barenet.callbacks import History
 from barenet.configurable import lookup
 from barenet.layers import Dense, Layer
 from barenet.losses import LOSSES, BinaryCrossEntropy, CrossEntropy
+from barenet.onnx_export import export_onnx
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
 from barenet.training import Trainer, check_inputs
 
@@ -284,6 +285,16 @@ class Sequential(Trainer):
         saved = write_model_file(path, dict(self.state()), description)
         self.metadata = merged  # only once saved: a failed save changes nothing
         return saved
+
+    def to_onnx(self, path: str | Path, input_shape: tuple[int, ...] | None = None) -> Path:
+        """Write the model as an ONNX file (needs the ``onnx`` extra); returns its path.
+
+        The graph's input ``"input"`` is ``(batch, *input_shape)`` (the model's own input shape
+        by default) in the model's dtype, raw as this model takes it; its output is
+        ``"probabilities"`` for a model ending in Softmax, ``"output"`` otherwise. A custom
+        ``Activation(fn, derivative)`` cannot be exported (ValueError). See ``onnx_export``.
+        """
+        return export_onnx(self, path, input_shape)
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)

@@ -14,6 +14,7 @@ import click
 from barenet.cli.common import INTERRUPTED
 from barenet.cli.evaluate import evaluate_command
 from barenet.cli.experiment import experiment_command
+from barenet.cli.export import export_command
 from barenet.cli.predict import predict_command
 from barenet.cli.presets import presets_command
 from barenet.cli.report import report_command
@@ -54,6 +55,7 @@ for command in (
     presets_command,
     report_command,
     serve_command,
+    export_command,
 ):
     cli.add_command(command)
 
