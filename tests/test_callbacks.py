@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
+from barenet.callbacks import Callback, TrainingCheckpoint
 
 
 class Recorder(bn.Callback):
@@ -107,3 +108,110 @@ def test_metrics_added_by_callbacks_reach_the_history(rng):
     history = model(rng).fit(*data(rng), epochs=4, callbacks=[EverySecondEpoch()], verbose=0)
     assert history.history["extra"] == [None, 1.0, None, 3.0]
     assert all(len(values) == 4 for values in history.history.values())
+
+
+def _resumable_models(kind, rng_seed=0):
+    import barenet as bn
+    from barenet.schedules import CosineDecay
+
+    rng = np.random.default_rng(rng_seed)
+    if kind == "mlp":
+        layers = [
+            bn.Flatten(),
+            bn.Dense(36, 16, rng=rng),
+            bn.ReLU(),
+            bn.Dropout(0.3, rng=np.random.default_rng(5)),
+            bn.Dense(16, 3, rng=rng),
+            bn.Softmax(),
+        ]
+    else:
+        layers = [
+            bn.Reshape((1, 6, 6)),
+            bn.Conv2D(1, 3, 3, rng=rng),
+            bn.BatchNorm2d(3),
+            bn.ReLU(),
+            bn.MaxPool2D(2),
+            bn.Flatten(),
+            bn.Dropout(0.2, rng=np.random.default_rng(6)),
+            bn.Dense(12, 3, rng=rng),
+            bn.Softmax(),
+        ]
+    return bn.Sequential(layers).compile("cross_entropy", bn.Adam(CosineDecay(0.02, 60)))
+
+
+class StopAt(Callback):
+    """Raises KeyboardInterrupt as epoch ``at`` begins, as a Ctrl-C would."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_an_interrupted_run_resumed_from_its_checkpoint_ends_bit_identical(kind, tmp_path):
+    """MLP with dropout; CNN with batch norm, dropout and augmentation; a cosine schedule."""
+    from barenet import load_model
+    from barenet.augment import RandomAffine
+
+    data_rng = np.random.default_rng(9)
+    X = data_rng.integers(0, 256, (120, 6, 6)).astype(np.uint8)
+    y = data_rng.integers(0, 3, 120)
+    options = dict(
+        batch_size=16,
+        verbose=0,
+        validation_split=0.2,
+        augment=RandomAffine(max_shift=1) if kind == "cnn" else None,
+    )
+    whole = _resumable_models(kind)
+    whole.fit(X, y, epochs=5, seed=3, **options)
+    cut = _resumable_models(kind)
+    checkpoint = TrainingCheckpoint(tmp_path / "run.npz", every=1)
+    with pytest.raises(KeyboardInterrupt):
+        cut.fit(X, y, epochs=5, seed=3, callbacks=[checkpoint, StopAt(3)], **options)
+    assert checkpoint.saved_epoch == 3
+    resumed = load_model(tmp_path / "run.npz")
+    assert resumed.training_state["epoch"] == 3 and len(resumed.history.epoch) == 3
+    assert type(resumed.optimizer).__name__ == "Adam" and resumed.optimizer.iterations > 0
+    resumed.fit(X, y, epochs=5, seed=12345, initial_epoch=3, **options)  # the seed is not used
+    for ours, theirs in zip(whole.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    timeless = {key: values for key, values in whole.history.history.items() if key != "seconds"}
+    assert {key: resumed.history.history[key] for key in timeless} == timeless
+    assert resumed.optimizer.iterations == whole.optimizer.iterations
+
+
+def test_checkpoints_every_n_epochs_and_at_the_end(tmp_path):
+    data_rng = np.random.default_rng(1)
+    X, y = data_rng.normal(size=(40, 6, 6)), data_rng.integers(0, 3, 40)
+    saved = []
+
+    class Recorder(TrainingCheckpoint):
+        def save(self):
+            super().save()
+            saved.append(self.saved_epoch)
+
+    _resumable_models("mlp").fit(
+        X, y, epochs=5, verbose=0, seed=0, callbacks=[Recorder(tmp_path / "c.npz", every=2)]
+    )
+    assert saved == [2, 4, 5]
+    with pytest.raises(ValueError, match="every >= 1"):
+        TrainingCheckpoint(tmp_path / "c.npz", every=0)
+
+
+def test_resuming_from_the_wrong_epoch_says_which(tmp_path):
+    from barenet import load_model
+
+    data_rng = np.random.default_rng(2)
+    X, y = data_rng.normal(size=(40, 6, 6)), data_rng.integers(0, 3, 40)
+    _resumable_models("mlp").fit(
+        X, y, epochs=2, verbose=0, seed=0, callbacks=[TrainingCheckpoint(tmp_path / "c.npz")]
+    )
+    model = load_model(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="written after epoch 2; resume with initial_epoch=2"):
+        model.fit(X, y, epochs=4, initial_epoch=1, verbose=0)
+    with pytest.raises(ValueError, match="0 <= initial_epoch < epochs=2"):
+        model.fit(X, y, epochs=2, initial_epoch=2, verbose=0)

@@ -75,3 +75,26 @@ def test_training_backward_skips_only_the_unneeded_input_gradient(rng):
     for full, partial in zip(*grads, strict=True):
         np.testing.assert_array_equal(full, partial)
     assert model.layers[1].needs_input_grad  # the flag is only set during that backward
+
+
+def test_a_loaded_model_remembers_its_optimizer(tmp_path, rng):
+    from barenet.schedules import CosineDecay
+
+    X, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
+    model = bn.Sequential([bn.Dense(5, 8, rng=rng), bn.ReLU(), bn.Dense(8, 3, rng=rng)])
+    model.compile("cross_entropy", bn.Adam(CosineDecay(0.01, 50), weight_decay=1e-4))
+    model.fit(X, y, epochs=2, batch_size=16, verbose=0, seed=0)
+    model.save(tmp_path / "full.npz")
+    loaded = bn.load_model(tmp_path / "full.npz")
+    assert repr(loaded.optimizer) == repr(model.optimizer)
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 8
+    # Its state came back too: one more epoch gives the same weights as the original's.
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0, seed=1)
+    loaded.fit(X, y, epochs=1, batch_size=16, verbose=0, seed=1)
+    for ours, theirs in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    # Without its state the optimizer starts afresh, and the file is smaller.
+    model.save(tmp_path / "light.npz", include_optimizer=False)
+    light = bn.load_model(tmp_path / "light.npz")
+    assert repr(light.optimizer) == repr(model.optimizer) and light.optimizer.iterations == 0
+    assert (tmp_path / "light.npz").stat().st_size < (tmp_path / "full.npz").stat().st_size

@@ -101,3 +101,52 @@ def test_optimizer_follows_a_schedule():
     optimizer = bn.SGD(StepDecay(1.0, step_size=1, gamma=0.5))
     param = run_steps(optimizer, [[1.0, 0.0]] * 3, start=(0.0, 0.0))
     np.testing.assert_allclose(param, [-(1.0 + 0.5 + 0.25), 0.0])
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        bn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+        bn.Adam(1e-3, weight_decay=1e-3, decoupled_weight_decay=True),
+        bn.AdamW(2e-3),
+        bn.RMSprop(0.01, rho=0.8),
+    ],
+    ids=lambda optimizer: type(optimizer).__name__,
+)
+def test_an_optimizer_and_its_state_round_trip(optimizer, rng):
+    from barenet.optimizers import describe_optimizer, optimizer_from_description
+
+    params = [rng.normal(size=(3, 2)), rng.normal(size=4)]
+    for _ in range(3):
+        optimizer.step(params, [rng.normal(size=(3, 2)), rng.normal(size=4)])
+    rebuilt = optimizer_from_description(describe_optimizer(optimizer))
+    assert repr(rebuilt) == repr(optimizer) and rebuilt.iterations == 3
+    rebuilt.restore_state(params, optimizer.state_arrays())
+    assert all("scratch" not in name for name in optimizer.state_arrays())
+    grads = [rng.normal(size=(3, 2)), rng.normal(size=4)]
+    copies = [param.copy() for param in params]
+    optimizer.step(params, grads)
+    rebuilt.step(copies, grads)
+    for ours, theirs in zip(params, copies, strict=True):
+        np.testing.assert_array_equal(ours, theirs)  # the same next step
+
+
+def test_schedules_are_saved_and_functions_are_not():
+    from barenet.optimizers import describe_optimizer, optimizer_from_description
+    from barenet.schedules import CosineDecay, StepDecay
+
+    for schedule in (CosineDecay(0.1, 100, 10), StepDecay(0.1, 30, 0.5)):
+        rebuilt = optimizer_from_description(describe_optimizer(bn.SGD(schedule)))
+        assert rebuilt.learning_rate == schedule
+    assert describe_optimizer(bn.SGD(lambda step: 0.1)) is None  # Python code: not written
+    with pytest.raises(ValueError, match="Unknown optimizer class 'Lion'"):
+        optimizer_from_description({"class": "Lion", "config": {"learning_rate": 0.1}})
+
+
+def test_restoring_state_for_other_parameters_is_refused(rng):
+    optimizer = bn.Adam()
+    optimizer.step([np.zeros(3)], [np.ones(3)])
+    with pytest.raises(ValueError, match="does not fit Adam"):
+        bn.Adam().restore_state([np.zeros(3), np.zeros(2)], optimizer.state_arrays())
+    with pytest.raises(ValueError, match="has shape"):
+        bn.Adam().restore_state([np.zeros(4)], optimizer.state_arrays())

@@ -21,6 +21,7 @@ from barenet.callbacks import (
     LearningRateScheduler,
     ModelCheckpoint,
     ProgressLogger,
+    TrainingCheckpoint,
 )
 from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
 from barenet.explaining import Explanation, LayerOutput, explain
@@ -85,6 +86,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TrainingCheckpoint",
     "TrainingDiverged",
     "__version__",
     "check_gradients",

@@ -166,6 +166,43 @@ class ModelCheckpoint(Callback):
             self.model.save(self.path, metadata={"checkpoint_epoch": epoch + 1, **(logs or {})})
 
 
+class TrainingCheckpoint(Callback):
+    """Save all that a run needs to go on to ``path``, atomically, every ``every`` epochs and
+    when training ends: weights and buffers, the optimizer and its state, the history, and the
+    state of every random generator (``capture_training_state``).
+
+    It saves between two epochs (as the next one begins), never in the middle of one, so that
+    ``load_model(path).fit(..., initial_epoch=model.training_state["epoch"])`` goes on exactly
+    as the run would have, interrupted or not. ``metadata`` is saved with it.
+    """
+
+    def __init__(
+        self, path: str | Path, every: int = 1, metadata: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"TrainingCheckpoint expected every >= 1. Received: {every!r}")
+        self.path, self.every, self.metadata = Path(path), every, metadata or {}
+        self._first: int | None = None
+        self.saved_epoch: int | None = None  # epochs done at the last save
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if self._first is None:
+            self._first = epoch  # where this fit() started: nothing new to save yet
+        elif epoch % self.every == 0:
+            self.save()
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        self.save()
+
+    def save(self) -> None:
+        """Write the checkpoint now (call it between epochs)."""
+        assert self.model is not None
+        state = self.model.capture_training_state()
+        self.model.save(self.path, metadata=self.metadata, training_state=state)
+        self.saved_epoch = state["epoch"]
+
+
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch: ``lr = schedule(epoch, lr)``."""
 

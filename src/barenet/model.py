@@ -18,6 +18,7 @@ from barenet.configurable import lookup
 from barenet.layers import Dense, Layer
 from barenet.losses import LOSSES, BinaryCrossEntropy, CrossEntropy
 from barenet.onnx_export import export_onnx
+from barenet.optimizers import describe_optimizer, optimizer_from_description
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
 from barenet.training import Trainer, check_inputs
 
@@ -135,6 +136,18 @@ class Sequential(Trainer):
         """Every array that defines the model's outputs: parameters, then buffers."""
         yield from ((name, param) for name, param, _ in self.parameters())
         yield from self.buffers()
+
+    def random_generators(self) -> dict[str, np.random.Generator]:
+        """The generators layers draw from in training (Dropout's masks), by layer name."""
+        generators = {
+            f"layers.{index}": getattr(layer, "rng", None)
+            for index, layer in enumerate(self.layers)
+        }
+        return {
+            name: generator
+            for name, generator in generators.items()
+            if isinstance(generator, np.random.Generator)
+        }
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter and buffer, in ``state()`` order."""
@@ -270,19 +283,34 @@ class Sequential(Trainer):
             model.input_shape = tuple(config["input_shape"])
         return model
 
-    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        metadata: dict[str, Any] | None = None,
+        *,
+        include_optimizer: bool = True,
+        training_state: dict[str, Any] | None = None,
+    ) -> Path:
         """Write the model to one ``.npz`` file, atomically; returns its path.
 
         The file holds every parameter and buffer under its dotted name, the architecture, the
-        training history and ``metadata`` (merged into ``self.metadata``); see ``saving.py``.
+        training history, the optimizer's configuration and (unless ``include_optimizer`` is
+        False) its state, and ``metadata`` (merged into ``self.metadata``); a checkpoint also
+        holds ``training_state`` (see ``capture_training_state``). See ``saving.py``.
         """
         merged = {**self.metadata, **(metadata or {})}
+        optimizer = describe_optimizer(self.optimizer) if self.optimizer is not None else None
+        arrays = dict(self.state())
+        if include_optimizer and optimizer is not None and self.optimizer is not None:
+            arrays |= self.optimizer.state_arrays()
         description = {
             **self.get_config(),
             "history": self.history.history if self.history is not None else None,
             "metadata": merged,
+            "optimizer": optimizer,
+            "training": training_state,
         }
-        saved = write_model_file(path, dict(self.state()), description)
+        saved = write_model_file(path, arrays, description)
         self.metadata = merged  # only once saved: a failed save changes nothing
         return saved
 
@@ -322,9 +350,13 @@ def load_model(path: str | Path) -> Sequential:
     except (KeyError, TypeError, ValueError, MemoryError) as error:
         reason = str(error) if type(error) is ValueError else repr(error)
         raise ModelFileError(f"{path} has an invalid model description: {reason}.") from None
+    optimizer_arrays = {
+        name: arrays.pop(name) for name in list(arrays) if name.startswith("optimizer.")
+    }
     copy_arrays(path, dict(model.state()), arrays)
     model.metadata = metadata
     model.history = History(history) if history else None
+    _restore_optimizer(path, model, description, optimizer_arrays)
     if model.input_shape is not None:
         probes = np.stack([np.zeros(model.input_shape), np.ones(model.input_shape)])
         with np.errstate(all="ignore"):
@@ -335,6 +367,34 @@ def load_model(path: str | Path) -> Sequential:
                 "weights or settings are broken. Retrain or re-download it."
             )
     return model
+
+
+def _restore_optimizer(
+    path: str | Path,
+    model: Sequential,
+    description: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+) -> None:
+    """Give a loaded model its optimizer back (configuration, and state if saved), and the
+    training state of a checkpoint."""
+    try:
+        if description.get("optimizer"):
+            model.optimizer = optimizer_from_description(description["optimizer"])
+            if arrays:
+                model.optimizer.restore_state([param for _, param, _ in model.parameters()], arrays)
+            else:  # no state saved: it starts afresh, its step count too
+                model.optimizer.iterations = 0
+        elif arrays:
+            raise ValueError("it holds optimizer state but no optimizer")
+        training = description.get("training")
+        if training is not None and not isinstance(training, dict):
+            raise ValueError("its training state is not a JSON object")
+        model.training_state = training
+    except (KeyError, TypeError, ValueError) as error:
+        reason = str(error) if type(error) is ValueError else repr(error)
+        raise ModelFileError(
+            f"{path} has an invalid optimizer or training state: {reason}."
+        ) from None
 
 
 def _check_layer_sizes(

@@ -6,6 +6,7 @@ moments) per position in those lists. It knows nothing of layers or models.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from barenet.configurable import Configurable, lookup
+from barenet.schedules import SCHEDULE_CLASSES
 
 Schedule = Callable[[int], float]
 
@@ -66,8 +68,43 @@ class Optimizer(Configurable):
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state this optimizer keeps for ``param`` (velocity, moments), made at the first
-        step."""
+        step. Arrays named ``scratch`` are working memory, not state: they are not saved."""
         return {}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The state to save, ``{"optimizer.3.m": array, ...}`` (empty before the first step)."""
+        return {
+            f"optimizer.{index}.{key}": array
+            for index, state in enumerate(self._state or [])
+            for key, array in state.items()
+            if key != "scratch"
+        }
+
+    def restore_state(self, params: Sequence[np.ndarray], arrays: dict[str, np.ndarray]) -> None:
+        """Set up the state for ``params`` and copy in the arrays of ``state_arrays()``.
+
+        Raises:
+            ValueError: the arrays do not fit these parameters (names or shapes).
+        """
+        states = [self.init_state(param) for param in params]
+        expected = {
+            f"optimizer.{index}.{key}": array
+            for index, state in enumerate(states)
+            for key, array in state.items()
+            if key != "scratch"
+        }
+        if set(expected) != set(arrays):
+            raise ValueError(
+                f"The saved optimizer state does not fit {type(self).__name__} on these "
+                f"{len(params)} parameters: expected {sorted(expected)}, got {sorted(arrays)}."
+            )
+        for name, destination in expected.items():
+            if arrays[name].shape != destination.shape:
+                raise ValueError(
+                    f"{name} has shape {arrays[name].shape}; its parameter has {destination.shape}."
+                )
+            destination[...] = arrays[name]
+        self._state = states
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
@@ -228,6 +265,11 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(learning_rate, beta1, beta2, eps, weight_decay, True)
 
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["decoupled_weight_decay"]  # always True here, not an argument
+        return config
+
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton): divide the step by a running root-mean-square of recent gradients.
@@ -286,3 +328,39 @@ def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
     return lookup(OPTIMIZERS, optimizer, "optimizer")(**kwargs)
+
+
+# The classes, by name, that a model file's optimizer description may name.
+OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
+    cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)
+}
+
+
+def describe_optimizer(optimizer: Optimizer) -> dict[str, Any] | None:
+    """The JSON that rebuilds ``optimizer`` (class, arguments, steps taken), or None when its
+    learning rate is a Python function, which a file cannot hold."""
+    config = optimizer.get_config()
+    rate = config["learning_rate"]
+    if callable(rate):
+        if type(rate).__name__ not in SCHEDULE_CLASSES:
+            return None
+        config["learning_rate"] = {"schedule": type(rate).__name__, **dataclasses.asdict(rate)}
+    return {
+        "class": type(optimizer).__name__,
+        "config": config,
+        "iterations": optimizer.iterations,
+    }
+
+
+def optimizer_from_description(description: dict[str, Any]) -> Optimizer:
+    """Rebuild an optimizer from ``describe_optimizer``'s JSON (its state arrays come apart)."""
+    cls = lookup(OPTIMIZER_CLASSES, description["class"], "optimizer class")
+    config = dict(description["config"])
+    rate = config["learning_rate"]
+    if isinstance(rate, dict):
+        arguments = dict(rate)
+        schedule = lookup(SCHEDULE_CLASSES, arguments.pop("schedule"), "schedule class")
+        config["learning_rate"] = schedule(**arguments)
+    optimizer = cls(**config)
+    optimizer.iterations = int(description.get("iterations", 0))
+    return optimizer

@@ -92,6 +92,12 @@ class CosineDecay:
         return self.min_learning_rate + (self.learning_rate - self.min_learning_rate) * cosine
 
 
+# The schedule objects, by class name: a saved optimizer names one of these.
+SCHEDULE_CLASSES: dict[str, type] = {
+    cls.__name__: cls for cls in (Constant, StepDecay, ExponentialDecay, CosineDecay)
+}
+
+
 def constant_over_run(learning_rate: float, total_steps: int, warmup_steps: int = 0) -> float:
     """The same learning rate for the whole run (no warm-up)."""
     return learning_rate

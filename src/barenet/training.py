@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -48,6 +48,10 @@ class Trainer:
         self.history: History | None = None
         self.input_shape: tuple[int, ...] | None = None  # per sample, learned from the data
         self.stop_training = False  # set by a callback to end fit() after this epoch
+        # Where a run stands (see capture_training_state); set by load_model from a checkpoint.
+        self.training_state: dict[str, Any] | None = None
+        self._fit_rng: np.random.Generator | None = None
+        self._loss_ceiling: float | None = None
 
     def compile(self: TrainerT, loss: str | Loss, optimizer: str | Optimizer = "adam") -> TrainerT:
         """Choose the loss and the optimizer, by name or as objects; returns self.
@@ -76,6 +80,7 @@ class Trainer:
         seed: int | None = None,
         steps_per_epoch: int | None = None,
         augment: Augmentation | None = None,
+        initial_epoch: int = 0,
     ) -> History:
         """Train on (X, y) with mini-batch gradient descent.
 
@@ -94,6 +99,10 @@ class Trainer:
                 tutorials' "rounds of 256 randomly drawn samples").
             augment: called as ``augment(X_batch, rng)`` on each training batch before it is
                 converted, e.g. ``barenet.augment.RandomAffine()``; validation data is left as is.
+            initial_epoch: the epoch to start from (Keras' convention: ``epochs`` is the last).
+                On a model loaded from a checkpoint written after that many epochs, training
+                goes on exactly as the run would have: its random generators, optimizer state
+                and history come back (``seed`` is then not used).
 
         Shape:
             - X: ``(N, *input_shape)``, any numeric dtype (converted one batch at a time).
@@ -110,19 +119,20 @@ class Trainer:
             check_positive_int("fit", steps_per_epoch=steps_per_epoch)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"fit expected batch_size >= 1 or None. Received: {batch_size!r}")
+        if not 0 <= initial_epoch < epochs:
+            raise ValueError(
+                f"fit expected 0 <= initial_epoch < epochs={epochs}. Received: {initial_epoch!r}"
+            )
         X, y, validation_data = self._fit_data(X, y, validation_data, validation_split)
-        rng = np.random.default_rng(seed)
         batch = len(X) if batch_size is None else min(batch_size, len(X))
         self.input_shape = X.shape[1:]
-        self.history = history = History()
-        self.stop_training = False
-        self._loss_ceiling: float | None = None  # set from the first batch's loss
+        rng, history = self._begin(seed, initial_epoch)
         callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
         for callback in callbacks:
             callback.set_model(cast("Sequential", self))  # fit runs on a model
             callback.on_train_begin()
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught per batch
-            for epoch in range(epochs):
+            for epoch in range(initial_epoch, epochs):
                 for callback in callbacks:
                     callback.on_epoch_begin(epoch)
                 started = time.perf_counter()
@@ -142,6 +152,58 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_end()
         return history
+
+    def _begin(self, seed: int | None, initial_epoch: int) -> tuple[np.random.Generator, History]:
+        """The run's generator and history: new ones, or those of the checkpoint resumed."""
+        self.stop_training = False
+        if initial_epoch and self.training_state is not None:
+            rng = self._resume(initial_epoch)
+        else:
+            rng = np.random.default_rng(seed)
+            self._loss_ceiling = None  # set from the first batch's loss
+        self._fit_rng = rng
+        resumed = self.history is not None and len(self.history.epoch) == initial_epoch > 0
+        self.history = self.history if resumed and self.history else History()
+        return rng, self.history
+
+    def random_generators(self) -> dict[str, np.random.Generator]:
+        """The generators the model's layers draw from in training (Dropout's), by name."""
+        return {}
+
+    def capture_training_state(self) -> dict[str, Any]:
+        """Where this run stands between two epochs, as JSON: epochs done, the states of fit's
+        generator and of the layers', and the divergence ceiling. With the weights, optimizer
+        state and history, it is everything ``fit(initial_epoch=...)`` needs to go on."""
+        if self._fit_rng is None:
+            raise ValueError("capture_training_state() is for a model that fit() has trained.")
+        return {
+            "epoch": len(self.history.epoch) if self.history else 0,
+            "rng": self._fit_rng.bit_generator.state,
+            "generators": {
+                name: generator.bit_generator.state
+                for name, generator in self.random_generators().items()
+            },
+            "loss_ceiling": self._loss_ceiling,
+        }
+
+    def _resume(self, initial_epoch: int) -> np.random.Generator:
+        """Put back the random state of a checkpoint; fit's generator."""
+        state = self.training_state
+        assert state is not None
+        if state.get("epoch") != initial_epoch:
+            raise ValueError(
+                f"This model's checkpoint was written after epoch {state.get('epoch')}; resume "
+                f"with initial_epoch={state.get('epoch')}. Received: {initial_epoch}"
+            )
+        generators = self.random_generators()
+        if set(state["generators"]) != set(generators):
+            raise ValueError("The checkpoint's random generators do not match the model's.")
+        for name, generator in generators.items():
+            generator.bit_generator.state = state["generators"][name]
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["rng"]
+        self._loss_ceiling = state.get("loss_ceiling")
+        return rng
 
     def _fit_data(
         self,
