@@ -37,6 +37,16 @@ class History:
         for key, values in self.history.items():
             values.append(logs.get(key))
 
+    @classmethod
+    def joined(cls, first: History, then: History) -> History:
+        """The epochs of ``first``, then those of ``then`` (a fine-tuning run after its start)."""
+        joined = cls()
+        for history in (first, then):
+            for index in range(len(history.epoch)):
+                logs = {key: values[index] for key, values in history.history.items()}
+                joined.append(len(joined.epoch), {k: v for k, v in logs.items() if v is not None})
+        return joined
+
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 

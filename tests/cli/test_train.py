@@ -174,3 +174,68 @@ def test_no_test_split_trains_on_every_row_of_a_csv(tmp_path):
     assert "No test set (--no-test-split).  Validation accuracy" in text.stdout
     shipped = invoke("train", *QUICK, "--no-test-split")
     assert shipped.exit_code == 1 and "has a test split of its own" in shipped.output
+
+
+RESUMABLE = ["--preset", "quick", "--train-limit", "20000", "--epochs", "4"]
+
+
+def weights_equal(first, second):
+    return all(
+        np.array_equal(ours, theirs)
+        for ours, theirs in zip(
+            load_model(first).get_weights(), load_model(second).get_weights(), strict=True
+        )
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_stopped_run_resumes_to_the_same_model(tmp_path, stop):
+    out = tmp_path / "run.npz"
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "barenet", "train", *RESUMABLE, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline:  # written after epoch 1
+        time.sleep(0.01)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == (130 if stop == signal.SIGINT else -signal.SIGKILL)
+    if stop == signal.SIGINT:
+        assert f"barenet train --resume {checkpoint}" in stderr
+    assert checkpoint.exists()
+    resumed = invoke("train", "--resume", checkpoint)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed after epoch" in resumed.stderr
+    assert not checkpoint.exists()  # the finished run's model supersedes it
+    never_stopped = invoke("train", *RESUMABLE, "--out", tmp_path / "whole.npz")
+    assert never_stopped.exit_code == 0
+    assert weights_equal(out, tmp_path / "whole.npz")
+    assert (
+        load_model(out).history.history["loss"]
+        == load_model(tmp_path / "whole.npz").history.history["loss"]
+    )
+
+
+def test_init_from_appends_to_the_history_and_resume_refuses_what_it_cannot(tmp_path):
+    first = tmp_path / "first.npz"
+    assert (
+        invoke("train", *QUICK, "--train-limit", 2000, "--epochs", 2, "--out", first).exit_code == 0
+    )
+    tuned = tmp_path / "tuned.npz"
+    result = invoke("train", *QUICK, "--train-limit", 2000, "--init-from", first, "--out", tuned)
+    assert result.exit_code == 0, result.output
+    assert "starting from a trained model's weights" in result.stderr
+    assert len(load_model(tuned).history.epoch) == 3  # 2 before, then this run's 1
+    assert (
+        load_model(tuned).history.history["loss"][:2] == load_model(first).history.history["loss"]
+    )
+    mismatch = invoke("train", "--preset", "mlp", "--init-from", first)
+    assert mismatch.exit_code == 1 and "--init-from: its layers" in mismatch.output
+    not_a_checkpoint = invoke("train", "--resume", first)
+    assert not_a_checkpoint.exit_code == 1 and "is not a checkpoint" in not_a_checkpoint.output
+    with_options = invoke("train", "--resume", first, "--epochs", 3)
+    assert with_options.exit_code == 2 and "drop --epochs" in with_options.output

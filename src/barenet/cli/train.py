@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import click
 from rich.console import Console
 
 from barenet.atomic import atomic_open, check_writable
-from barenet.callbacks import Callback
+from barenet.callbacks import Callback, TrainingCheckpoint
 from barenet.cli.common import (
     INTERRUPTED,
     InterruptOnce,
@@ -33,6 +35,8 @@ from barenet.datasets import Dataset, load_data
 from barenet.digits.config import TrainConfig
 from barenet.digits.presets import DEFAULT_PRESET
 from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_epoch, train
+from barenet.digits.shipped import open_model
+from barenet.model import Sequential, load_model
 from barenet.saving import model_file_path
 
 
@@ -42,13 +46,20 @@ def run_with_progress(
     console: Console,
     preset: str | None,
     callbacks: Sequence[Callback] = (),
+    **start: Sequential | None,
 ) -> TrainedRun:
-    """Train ``config`` on ``data`` while drawing its progress on ``console``."""
+    """Train ``config`` on ``data`` while drawing its progress on ``console``; ``start`` is
+    ``resume=`` or ``init_from=`` (see ``recipe.train``)."""
     progress = RichProgress(config.epochs, steps_per_epoch(config, len(data.x_train)), console)
     try:
-        return train(config, data, callbacks=[progress, *callbacks], preset=preset)
+        return train(config, data, callbacks=[progress, *callbacks], preset=preset, **start)
     finally:
         progress.close()
+
+
+def checkpoint_path(out: str | Path) -> Path:
+    """Where the run's checkpoints go: ``model.npz`` -> ``model.checkpoint.npz``."""
+    return model_file_path(out).with_suffix(".checkpoint.npz")
 
 
 @click.command("train")
@@ -57,6 +68,27 @@ def run_with_progress(
     "--out",
     type=click.Path(dir_okay=False),
     help="Where to save the model (default: <preset>.npz).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Save a checkpoint beside --out every N epochs (to --resume after Ctrl-C or a crash).",
+)
+@click.option(
+    "--resume",
+    "resume_path",
+    type=click.Path(dir_okay=False),
+    metavar="CHECKPOINT",
+    help="Go on with the run a checkpoint stopped, exactly as if it had never stopped.",
+)
+@click.option(
+    "--init-from",
+    "init_path",
+    metavar="MODEL",
+    help="Start from a trained model's weights (fine-tuning); its history is kept before ours.",
 )
 @click.option(
     "--no-test-split",
@@ -71,6 +103,9 @@ def train_command(
     preset: str | None,
     data_path: str | None,
     out: str | None,
+    checkpoint_every: int,
+    resume_path: str | None,
+    init_path: str | None,
     test_elsewhere: bool,
     as_json: bool,
     plot: str | None,
@@ -79,23 +114,29 @@ def train_command(
     """Train a network on MNIST (or --data) with a live progress bar, then save it."""
     if plot is not None:
         require_matplotlib()  # before training, not after it
-    config = config_from_options(preset, options)
-    name = preset or DEFAULT_PRESET
-    out = out or f"{name}.npz"
+    if resume_path:
+        setup = resumed_setup(resume_path, preset, options, init_path, test_elsewhere)
+        data_path = data_path or setup.data_path
+    else:
+        setup = new_setup(preset, options, init_path, test_elsewhere)
+    config, name, start = setup.config, setup.name, setup.start
+    test_elsewhere = setup.test_elsewhere
+    out = out or setup.out or f"{name}.npz"
     for path in (out, plot):  # where the results go must be writable before training starts
         if path:
             check_writable(path)
     with InterruptOnce() as interrupts:
         data = load_data(data_path, test_elsewhere=test_elsewhere)  # train() applies --train-limit
         describe_data(data, stderr)
-        images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
-        stderr.print(
-            f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
-            f"{config.epochs} epochs{images}"
-        )
-        run = run_with_progress(config, data, stderr, name, [interrupts])
+        check_same_data(start, data)
+        _announce(config, name, start)
+        checkpoint = _checkpoint(setup, out, checkpoint_every, data_path, data)
+        saving = [checkpoint] if checkpoint else []
+        run = run_with_progress(config, data, stderr, name, [interrupts, *saving], **start)
         interrupts.interruptible = False  # from here on, Ctrl-C waits for the files
         model_path, history_path, curves_path = _save(run, out, plot)
+        if checkpoint:
+            _tidy_checkpoint(run, checkpoint)
         if as_json:
             history = run.model.history.history if run.model.history else {}
             emit_json(_summary(run, model_path, history, curves_path))
@@ -103,6 +144,123 @@ def train_command(
             _print_summary(run, model_path, history_path, curves_path)
     if run.interrupted or interrupts.interrupted:
         sys.exit(INTERRUPTED)
+
+
+@dataclass
+class Setup:
+    """What a run trains: its options, its name, how its model starts (``resume=`` or
+    ``init_from=``, for ``recipe.train``), and for a resumed run where its data and files were."""
+
+    config: TrainConfig
+    name: str
+    start: dict[str, Sequential]
+    test_elsewhere: bool
+    data_path: str | None = None
+    out: str | None = None
+
+
+def new_setup(
+    preset: str | None, options: dict[str, Any], init_path: str | None, test_elsewhere: bool
+) -> Setup:
+    config = config_from_options(preset, options)
+    start = {"init_from": open_model(init_path)[0]} if init_path else {}
+    return Setup(config, preset or DEFAULT_PRESET, start, test_elsewhere)
+
+
+def resumed_setup(
+    path: str,
+    preset: str | None,
+    options: dict[str, Any],
+    init_path: str | None,
+    test_elsewhere: bool,
+) -> Setup:
+    """A checkpoint's run, set up as it was: its options, data and output come from the file."""
+    given = [key for key, value in options.items() if value not in (None, ())]
+    if preset or given or init_path or test_elsewhere:
+        extra = ["--preset"] * bool(preset) + [f"--{key.replace('_', '-')}" for key in given]
+        extra += ["--init-from"] * bool(init_path) + ["--no-test-split"] * test_elsewhere
+        raise click.UsageError(
+            f"--resume goes on with the run as it was set up; drop {', '.join(extra)}."
+        )
+    model = load_model(path)
+    metadata = model.metadata
+    if model.training_state is None or "config" not in metadata:
+        raise ValueError(
+            f"{path} is not a checkpoint of barenet train: --resume takes the .checkpoint.npz "
+            "file written beside --out while a run trains."
+        )
+    config = TrainConfig(**metadata["config"])
+    data = metadata.get("data") or {}
+    return Setup(
+        config,
+        metadata.get("preset") or DEFAULT_PRESET,
+        {"resume": model},
+        bool(data.get("test_elsewhere")),
+        data.get("path"),
+        metadata.get("out"),
+    )
+
+
+def check_same_data(start: dict[str, Sequential], data: Dataset) -> None:
+    """A resumed run must see the very data it started on (compared by SHA256)."""
+    if "resume" not in start:
+        return
+    expected = (start["resume"].metadata.get("data") or {}).get("sha256")
+    if expected != data.checksum():
+        raise ValueError(
+            f"{data.source} is not the data this run started on (its SHA256 differs); pass "
+            "--data with the same data to resume."
+        )
+
+
+def _announce(config: TrainConfig, name: str, start: dict[str, Sequential]) -> None:
+    images = f", on the first {config.train_limit:,} images" if config.train_limit else ""
+    begun = ""
+    if "resume" in start:
+        state = start["resume"].training_state or {}
+        begun = f", resumed after epoch {state.get('epoch')}"
+    elif "init_from" in start:
+        begun = ", starting from a trained model's weights"
+    stderr.print(
+        f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
+        f"{config.epochs} epochs{images}{begun}"
+    )
+
+
+def _checkpoint(
+    setup: Setup, out: str, every: int, data_path: str | None, data: Dataset
+) -> TrainingCheckpoint | None:
+    """The run's checkpoints beside ``out``, with what ``--resume`` needs to set it up again;
+    None for a --quirk run, which trains with Python-function layers that no file holds."""
+    if "resume" not in setup.start:  # a checkpoint left by an earlier run is not this run's
+        checkpoint_path(out).unlink(missing_ok=True)
+    if setup.config.quirks:
+        stderr.print("No checkpoints: a --quirk run trains with Python-function layers.")
+        return None
+    where = {"path": data_path, "sha256": data.checksum(), "test_elsewhere": data.test_elsewhere}
+    metadata = {
+        "preset": setup.name,
+        "config": dataclasses.asdict(setup.config),
+        "out": str(out),
+        "data": where,
+    }
+    return TrainingCheckpoint(checkpoint_path(out), every, metadata)
+
+
+def _tidy_checkpoint(run: TrainedRun, checkpoint: TrainingCheckpoint) -> None:
+    """A finished run's checkpoint is the model itself: removed. An interrupted run keeps the
+    last one, and says how to go on."""
+    if not run.interrupted:
+        checkpoint.path.unlink(missing_ok=True)
+    elif checkpoint.saved_epoch is not None:
+        stderr.print(
+            f"Checkpoint after epoch {checkpoint.saved_epoch}: go on with "
+            f"barenet train --resume {checkpoint.path}"
+        )
+    elif checkpoint.path.exists():  # a resumed run stopped again before its next checkpoint
+        stderr.print(f"Go on with barenet train --resume {checkpoint.path}")
+    else:
+        stderr.print("No checkpoint yet: it is written after the first epoch.")
 
 
 def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path | None]:
@@ -116,7 +274,7 @@ def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path
     with atomic_open(history_path, "w") as handle:
         handle.write(json.dumps(history, indent=1))
         handle.flush()  # a full disk shows here, before the model is replaced
-        model_path = run.model.save(out)
+        model_path = run.model.save(out, include_optimizer=False)  # its state: in checkpoints
     curves_path = None
     if plot is not None and history.get("loss"):
         from barenet.report.plots import learning_curves, save_png

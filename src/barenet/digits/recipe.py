@@ -18,7 +18,7 @@ import numpy as np
 
 from barenet.activations import get_activation
 from barenet.augment import RandomAffine
-from barenet.callbacks import Callback
+from barenet.callbacks import Callback, History
 from barenet.conv import Conv2D, MaxPool2D
 from barenet.datasets import Dataset
 from barenet.digits.config import NO_OUTPUT_ACTIVATION, PIXELS_SIDE, TrainConfig
@@ -131,21 +131,61 @@ class TrainedRun:
     train_samples: int  # training images it saw (after train_limit, validation included)
 
 
+def starting_model(
+    config: TrainConfig,
+    train_samples: int,
+    resume: Sequential | None = None,
+    init_from: Sequential | None = None,
+) -> tuple[Sequential, int]:
+    """The model a run trains, and the epoch it starts from: a new one for ``config``; or
+    ``resume``, a checkpoint of this run, from its epoch; or a new one with the weights of
+    ``init_from`` (fine-tuning), from epoch 0.
+
+    Raises:
+        ValueError: not a checkpoint, a run already finished, or layers that do not match.
+    """
+    if resume is not None:
+        state = resume.training_state
+        if state is None:
+            raise ValueError(
+                "--resume takes a checkpoint: the .checkpoint.npz file that barenet train writes "
+                "beside --out while it trains. This model file has no training state."
+            )
+        if state["epoch"] >= config.epochs:
+            raise ValueError(f"The run already trained all its {config.epochs} epochs.")
+        return resume, int(state["epoch"])
+    model = build_model(config)
+    model.compile(config.loss, build_optimizer(config, steps_per_epoch(config, train_samples)))
+    if init_from is not None:
+        ours = [layer.label() for layer in model.layers]
+        theirs = [layer.label() for layer in init_from.layers]
+        if ours != theirs:
+            raise ValueError(
+                f"--init-from: its layers ({', '.join(theirs)}) differ from the ones these options "
+                f"build ({', '.join(ours)}). Pass the options it was trained with."
+            )
+        model.set_weights(init_from.get_weights())
+    return model, 0
+
+
 def train(
     config: TrainConfig,
     data: Dataset,
     callbacks: Sequence[Callback] = (),
     preset: str | None = None,
+    *,
+    resume: Sequential | None = None,
+    init_from: Sequential | None = None,
 ) -> TrainedRun:
     """Build the model for ``config``, fit it on ``data`` and measure it on the test split.
 
     ``config.train_limit`` is applied here, and only here: pass the whole data set. Ctrl-C
     (KeyboardInterrupt) ends training early; the run is still evaluated and returned, with
-    ``interrupted=True``.
+    ``interrupted=True``. ``resume`` and ``init_from``: see ``starting_model``; a fine-tuned
+    model's history follows the one it started from.
     """
     data = data.limit_train(config.train_limit)
-    model = build_model(config)
-    model.compile(config.loss, build_optimizer(config, steps_per_epoch(config, len(data.x_train))))
+    model, initial_epoch = starting_model(config, len(data.x_train), resume, init_from)
     tested = len(data.x_test) > 0
     monitors = (
         [TestMonitor(data.x_test, data.y_test, config.test_every)]
@@ -168,10 +208,14 @@ def train(
                 verbose=0,
                 seed=config.seed,
                 augment=RandomAffine() if config.augment else None,
+                initial_epoch=initial_epoch,
             )
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
+    epochs = len(model.history.epoch) if model.history else 0  # this run's, not its start's
+    if init_from is not None and init_from.history is not None and model.history is not None:
+        model.history = History.joined(init_from.history, model.history)
     test = model.evaluate(data.x_test, data.y_test) if tested else {}
     run = TrainedRun(
         model,
@@ -179,7 +223,7 @@ def train(
         test_accuracy=test.get("accuracy"),
         test_loss=test.get("loss"),
         train_seconds=seconds,
-        epochs=len(model.history.epoch) if model.history else 0,
+        epochs=epochs,
         interrupted=interrupted,
         train_samples=len(data.x_train),
     )
