@@ -98,3 +98,29 @@ def test_a_loaded_model_remembers_its_optimizer(tmp_path, rng):
     light = bn.load_model(tmp_path / "light.npz")
     assert repr(light.optimizer) == repr(model.optimizer) and light.optimizer.iterations == 0
     assert (tmp_path / "light.npz").stat().st_size < (tmp_path / "full.npz").stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"optimizer": {"class": "Lion", "config": {}}}, "Unknown optimizer class 'Lion'"),
+        ({"optimizer": {"class": "Adam", "config": {"learning_rate": "fast"}}}, "optimizer"),
+        ({"training": [1, 2]}, "not a JSON object"),
+        ({"training": {"epoch": -1, "generators": {}}}, "no valid epoch"),
+        (
+            {"training": {"epoch": 1, "generators": {}, "rng": {"bit_generator": "MT19937"}}},
+            "PCG64",
+        ),
+    ],
+)
+def test_a_damaged_optimizer_or_training_state_is_a_clear_error(tmp_path, rng, change, message):
+    from barenet.saving import read_model_file, write_model_file
+
+    model = bn.Sequential([bn.Flatten(), bn.Dense(4, 2, rng=rng)]).compile("mse", "adam")
+    model.save(tmp_path / "good.npz")
+    arrays, description = read_model_file(tmp_path / "good.npz")
+    for key in ("format", "format_version", "barenet_version"):
+        description.pop(key, None)
+    write_model_file(tmp_path / "bad.npz", arrays, {**description, **change})
+    with pytest.raises(bn.ModelFileError, match=message):
+        bn.load_model(tmp_path / "bad.npz")

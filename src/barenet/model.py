@@ -387,14 +387,31 @@ def _restore_optimizer(
         elif arrays:
             raise ValueError("it holds optimizer state but no optimizer")
         training = description.get("training")
-        if training is not None and not isinstance(training, dict):
-            raise ValueError("its training state is not a JSON object")
+        if training is not None:
+            _check_training_state(training, model)
         model.training_state = training
     except (KeyError, TypeError, ValueError) as error:
         reason = str(error) if type(error) is ValueError else repr(error)
         raise ModelFileError(
             f"{path} has an invalid optimizer or training state: {reason}."
         ) from None
+
+
+def _check_training_state(training: Any, model: Sequential) -> None:
+    """Refuse a checkpoint's training state that could not put the run back (ValueError)."""
+    if not isinstance(training, dict):
+        raise ValueError("its training state is not a JSON object")
+    epoch, generators = training.get("epoch"), training.get("generators")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"its training state has no valid epoch ({epoch!r})")
+    if not isinstance(generators, dict) or set(generators) != set(model.random_generators()):
+        raise ValueError("its training state does not match the model's random generators")
+    ceiling = training.get("loss_ceiling")
+    if ceiling is not None and not isinstance(ceiling, (int, float)):
+        raise ValueError(f"its training state has an invalid loss ceiling ({ceiling!r})")
+    np.random.default_rng().bit_generator.state = training.get("rng")  # fit's: a PCG64
+    for name, generator in model.random_generators().items():
+        type(generator.bit_generator)().state = generators[name]  # raises if it does not fit
 
 
 def _check_layer_sizes(
