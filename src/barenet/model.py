@@ -409,7 +409,7 @@ def _check_training_state(training: Any, model: Sequential) -> None:
     ceiling = training.get("loss_ceiling")
     if ceiling is not None and not isinstance(ceiling, (int, float)):
         raise ValueError(f"its training state has an invalid loss ceiling ({ceiling!r})")
-    np.random.default_rng().bit_generator.state = training.get("rng")  # fit's: a PCG64
+    np.random.default_rng().bit_generator.state = training["rng"]  # fit's: a PCG64
     for name, generator in model.random_generators().items():
         type(generator.bit_generator)().state = generators[name]  # raises if it does not fit
 
