@@ -55,3 +55,15 @@ def trace_digit(page, pixels):
             page.mouse.down()
             page.mouse.move(box["x"] + (run[-1] + 0.5) * cell, y, steps=3)
             page.mouse.up()
+
+
+def write_digit_csv(path, images, labels=None, header=False):
+    """Digits in the Kaggle layout: ``label,pixel0..pixel783`` rows (or pixels only without
+    labels), with the header row of Kaggle's files if asked; returns the path."""
+    names = ([] if labels is None else ["label"]) + [f"pixel{i}" for i in range(784)]
+    lines = [",".join(names)] if header else []
+    for index, image in enumerate(images):
+        cells = ([] if labels is None else [str(labels[index])]) + list(map(str, image.ravel()))
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path

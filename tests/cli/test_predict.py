@@ -6,7 +6,7 @@ import os
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.helpers import invoke
+from tests.helpers import invoke, write_digit_csv
 
 
 def drawing(path, kind="seven", background="white"):
@@ -92,10 +92,7 @@ def kaggle_test_csv(tmp_path):
     from barenet.datasets import load_mnist
 
     _, (x_test, y_test) = load_mnist()
-    path = tmp_path / "test.csv"
-    header = ",".join(f"pixel{i}" for i in range(784))
-    rows = [",".join(map(str, image.ravel())) for image in x_test[:40]]
-    path.write_text("\n".join([header, *rows]) + "\n")
+    path = write_digit_csv(tmp_path / "test.csv", x_test[:40], header=True)
     return path, y_test[:40]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from barenet import load_model
-from tests.helpers import QUICK, invoke
+from tests.helpers import QUICK, invoke, write_digit_csv
 
 
 def test_train_json_and_files(trained):
@@ -133,44 +133,17 @@ def test_no_test_split_trains_on_every_row_of_a_csv(tmp_path):
     from barenet.datasets import load_mnist
 
     _, (x_test, y_test) = load_mnist()
-    path = tmp_path / "train.csv"
-    rows = [
-        f"{label},{','.join(map(str, image.ravel()))}"
-        for image, label in zip(x_test[:700], y_test[:700], strict=True)
-    ]
-    path.write_text(
-        "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(rows) + "\n"
-    )
+    path = write_digit_csv(tmp_path / "train.csv", x_test[:700], y_test[:700], header=True)
     out = tmp_path / "kaggle.npz"
-    result = invoke(
-        "train",
-        *QUICK,
-        "--data",
-        path,
-        "--no-test-split",
-        "--validation-split",
-        "0.1",
-        "--out",
-        out,
-        "--json",
-    )
+    args = [*QUICK, "--data", path, "--no-test-split", "--validation-split", "0.1", "--out", out]
+    result = invoke("train", *args, "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["test_accuracy"] is None and payload["test_loss"] is None
     assert "every one of its 700 rows trains" in result.stderr
     data = load_model(out).metadata["data"]
     assert data["train_samples"] == 700 and data["test_samples"] == 0
-    text = invoke(
-        "train",
-        *QUICK,
-        "--data",
-        path,
-        "--no-test-split",
-        "--validation-split",
-        "0.1",
-        "--out",
-        out,
-    )
+    text = invoke("train", *args)
     assert "No test set (--no-test-split).  Validation accuracy" in text.stdout
     shipped = invoke("train", *QUICK, "--no-test-split")
     assert shipped.exit_code == 1 and "has a test split of its own" in shipped.output

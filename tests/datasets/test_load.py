@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from barenet.datasets import DataError, load_data
+from tests.helpers import write_digit_csv
 
 
 def test_missing_paths_and_unknown_formats(tmp_path):
@@ -20,11 +21,8 @@ def test_images_to_predict_are_every_csv_row_or_the_test_split(tmp_path):
     from barenet.datasets import load_images, load_mnist
 
     _, (x_test, _) = load_mnist()
-    rows = x_test[:5].reshape(5, -1)
-    unlabelled = tmp_path / "test.csv"
-    unlabelled.write_text("\n".join(",".join(map(str, row)) for row in rows) + "\n")
-    labelled = tmp_path / "train.csv"
-    labelled.write_text("\n".join(f"3,{','.join(map(str, row))}" for row in rows) + "\n")
+    unlabelled = write_digit_csv(tmp_path / "test.csv", x_test[:5])
+    labelled = write_digit_csv(tmp_path / "train.csv", x_test[:5], [3] * 5)
     for path in (unlabelled, labelled):  # every row, labels or not: nothing held out
         images, what = load_images(path)
         assert images.shape == (5, 28, 28) and (images == x_test[:5]).all()
@@ -47,18 +45,12 @@ def test_every_row_trains_when_the_test_set_is_elsewhere(tmp_path):
     from barenet.datasets import load_mnist
 
     _, (x_test, y_test) = load_mnist()
-    labelled = tmp_path / "train.csv"
-    rows = [
-        f"{label},{','.join(map(str, image.ravel()))}"
-        for image, label in zip(x_test[:14], y_test[:14], strict=True)
-    ]
-    labelled.write_text("\n".join(rows) + "\n")
+    labelled = write_digit_csv(tmp_path / "train.csv", x_test[:14], y_test[:14])
     assert len(load_data(labelled).x_train) == 12  # by default 1/7 is held out for testing
     every = load_data(labelled, test_elsewhere=True)
     assert len(every.x_train) == 14 and every.x_test.shape == (0, 28, 28)
     assert every.test_elsewhere and "no test accuracy" in every.notes[0]
-    unlabelled = tmp_path / "test.csv"
-    unlabelled.write_text("\n".join(",".join(map(str, i.ravel())) for i in x_test[:3]) + "\n")
+    unlabelled = write_digit_csv(tmp_path / "test.csv", x_test[:3])
     for source, message in [
         (None, "The shipped MNIST has a test split of its own"),
         (tmp_path, "has a test split of its own"),
