@@ -79,7 +79,7 @@ def test_workers_give_the_same_table_and_json_as_one_process():
         }
     assert first["mean_accuracy"] == second["mean_accuracy"]
     tables = [invoke(*args, *workers).stdout for workers in ([], ["--workers", "2"])]
-    seconds = re.compile(r"\d+\.\d (± \d+\.\d )?│")  # the time columns alone may differ
+    seconds = re.compile(r"\d+\.\d( ± \d+\.\d)? +│")  # the time columns alone may differ
     assert seconds.sub("", tables[0]) == seconds.sub("", tables[1])
 
 
