@@ -198,6 +198,16 @@ def test_checkpoints_every_n_epochs_and_at_the_end(tmp_path):
         X, y, epochs=5, verbose=0, seed=0, callbacks=[Recorder(tmp_path / "c.npz", every=2)]
     )
     assert saved == [2, 4, 5]
+    saved.clear()  # with min_seconds, only the end's save comes this soon
+    _resumable_models("mlp").fit(
+        X,
+        y,
+        epochs=5,
+        verbose=0,
+        seed=0,
+        callbacks=[Recorder(tmp_path / "c.npz", min_seconds=3600)],
+    )
+    assert saved == [5]
     with pytest.raises(ValueError, match="every >= 1"):
         TrainingCheckpoint(tmp_path / "c.npz", every=0)
 

@@ -149,7 +149,16 @@ def test_no_test_split_trains_on_every_row_of_a_csv(tmp_path):
     assert shipped.exit_code == 1 and "has a test split of its own" in shipped.output
 
 
-RESUMABLE = ["--preset", "quick", "--train-limit", "20000", "--epochs", "4"]
+RESUMABLE = [
+    "--preset",
+    "quick",
+    "--train-limit",
+    "20000",
+    "--epochs",
+    "4",
+    "--checkpoint-every",
+    "1",
+]
 
 
 def weights_equal(first, second):

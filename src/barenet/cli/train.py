@@ -39,6 +39,10 @@ from barenet.digits.shipped import open_model
 from barenet.model import Sequential, load_model
 from barenet.saving import model_file_path
 
+# By default a checkpoint follows every epoch, but no sooner than this after the last one:
+# measured, saving after each of tutorial-tanh-mse's 500 short epochs made it 43% slower.
+CHECKPOINT_SECONDS = 30.0
+
 
 def run_with_progress(
     config: TrainConfig,
@@ -72,10 +76,9 @@ def checkpoint_path(out: str | Path) -> Path:
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
     metavar="N",
-    help="Save a checkpoint beside --out every N epochs (to --resume after Ctrl-C or a crash).",
+    help="Save a checkpoint beside --out every N epochs, to --resume after Ctrl-C or a crash "
+    f"[default: every epoch, at most one per {CHECKPOINT_SECONDS:.0f} s].",
 )
 @click.option(
     "--resume",
@@ -103,7 +106,7 @@ def train_command(
     preset: str | None,
     data_path: str | None,
     out: str | None,
-    checkpoint_every: int,
+    checkpoint_every: int | None,
     resume_path: str | None,
     init_path: str | None,
     test_elsewhere: bool,
@@ -228,7 +231,7 @@ def _announce(config: TrainConfig, name: str, start: dict[str, Sequential]) -> N
 
 
 def _checkpoint(
-    setup: Setup, out: str, every: int, data_path: str | None, data: Dataset
+    setup: Setup, out: str, every: int | None, data_path: str | None, data: Dataset
 ) -> TrainingCheckpoint | None:
     """The run's checkpoints beside ``out``, with what ``--resume`` needs to set it up again;
     None for a --quirk run, which trains with Python-function layers that no file holds."""
@@ -244,6 +247,8 @@ def _checkpoint(
         "out": str(out),
         "data": where,
     }
+    if every is None:  # every epoch, unless epochs are short: then every CHECKPOINT_SECONDS
+        return TrainingCheckpoint(checkpoint_path(out), 1, metadata, CHECKPOINT_SECONDS)
     return TrainingCheckpoint(checkpoint_path(out), every, metadata)
 
 
