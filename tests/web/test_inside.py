@@ -94,11 +94,11 @@ def test_a_dense_first_layer_shows_the_weights_of_its_strongest_units(seven):
 def test_only_a_first_dense_layer_over_784_pixels_gets_weight_images(rng):
     pixels = rng.integers(0, 256, (1, 28, 28))
     over_pixels = Sequential([Flatten(), Rescaling(1 / 255), Dense(784, 5, rng=rng), Softmax()])
-    assert first_dense_over_pixels(over_pixels, explain(over_pixels, pixels)) == 2
+    assert first_dense_over_pixels(explain(over_pixels, pixels)) == 2
     halves = Sequential([Flatten(), Dense(784, 5, rng=rng), ReLU(), Dense(5, 3, rng=rng)])
-    assert first_dense_over_pixels(halves, explain(halves, pixels)) == 1
+    assert first_dense_over_pixels(explain(halves, pixels)) == 1
     small = Sequential([Flatten(), Dense(196, 3, rng=rng)])
-    assert first_dense_over_pixels(small, explain(small, pixels[:, ::2, ::2])) is None
+    assert first_dense_over_pixels(explain(small, pixels[:, ::2, ::2])) is None
 
 
 def test_rounding_keeps_four_significant_digits_of_the_largest_value():

@@ -124,7 +124,7 @@ def explain_image(model: Sequential, data: bytes) -> Response:
         explanation = explain_digit(
             model, io.BytesIO(data), name="The image", max_pixels=MAX_PIXELS
         )
-    return Response(explanation_json(model, explanation), media_type="application/json")
+    return Response(explanation_json(explanation), media_type="application/json")
 
 
 def model_info(model: Sequential, name: str) -> ModelInfo:

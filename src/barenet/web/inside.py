@@ -15,7 +15,6 @@ import orjson
 
 from barenet.explaining import Explanation, LayerOutput
 from barenet.layers import Dense
-from barenet.model import Sequential
 
 PIXELS = 28 * 28
 TOP_UNITS = 8  # weight images shown for a dense first layer
@@ -66,7 +65,7 @@ def top_units(output: LayerOutput, count: int = TOP_UNITS) -> list[dict[str, Any
     ]
 
 
-def first_dense_over_pixels(model: Sequential, explanation: Explanation) -> int | None:
+def first_dense_over_pixels(explanation: Explanation) -> int | None:
     """The index of the first layer with parameters when it is a Dense layer reading the 784
     pixels themselves (an MLP's first layer); None otherwise (a CNN's is a convolution)."""
     output = next((out for out in explanation.layers if out.layer.params), None)
@@ -75,10 +74,10 @@ def first_dense_over_pixels(model: Sequential, explanation: Explanation) -> int 
     return output.index if output.layer.in_features == PIXELS else None
 
 
-def explanation_json(model: Sequential, explanation: Explanation) -> bytes:
+def explanation_json(explanation: Explanation) -> bytes:
     """The JSON body answering ``/api/explain`` for one digit (explanations of N = 1)."""
     layers = [layer_view(output) for output in explanation.layers]
-    dense = first_dense_over_pixels(model, explanation)
+    dense = first_dense_over_pixels(explanation)
     if dense is not None:
         layers[dense]["top_units"] = top_units(explanation.layers[dense])
     answer = {
