@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
         "--only",
-        choices=["cnn", "load", "page"],
+        choices=["cnn", "load", "page", "profile"],
         help="re-measure only this part, keeping the other figures in results.json",
     )
     args = parser.parse_args(argv)
@@ -184,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             results["cnn"] = measure_cnn(args.epochs)
         elif args.only == "load":
             results["load"] = measure_serving()
+        elif args.only == "profile":
+            results["profile"] = measure_profile()
         else:
             results["page"] = measure_pages()
         (HERE / "results.json").write_text(json.dumps(results, indent=1))
@@ -235,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["extras"] = measure_extras(full_train=not args.quick)
     results["load"] = measure_serving()
     results["page"] = measure_pages()
+    results["profile"] = measure_profile()
     results["versions"] = _versions(have_torch, have_sklearn)
     results["machine"] = _machine()
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
@@ -274,6 +277,21 @@ def measure_serving() -> dict[str, Any]:
         "blas": _blas_info(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "runs": runs,
+    }
+
+
+def measure_profile() -> dict[str, Any]:
+    """A CNN training step, layer by layer (profile_cnn.py), beside this machine's peak."""
+    from profile_cnn import profile
+
+    print("profile: the benchmark CNN, layer by layer", flush=True)
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": _machine(),
+        "blas": _blas_info(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "peak_gflops": peak_matmul_gflops(),
+        **profile(),
     }
 
 
