@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.conv import col2im, im2col
+from barenet.conv import col2im, im2col, im2row, row2im
 
 TOLERANCE = 1e-6
 
@@ -37,10 +37,23 @@ def naive_pool(x, k, stride, reduce):
     return y
 
 
+def channels_last(layer):
+    """The same convolution computed channels-last (im2row), as one with many channels is."""
+    layer.channels_last = True
+    return layer
+
+
 LAYERS = {
     "conv": lambda rng: bn.Conv2D(2, 3, 3, rng=rng),
     "conv_stride_padding": lambda rng: bn.Conv2D(2, 3, 3, stride=2, padding=1, rng=rng),
     "conv_no_bias": lambda rng: bn.Conv2D(2, 2, 2, bias=False, rng=rng),
+    "conv_channels_last": lambda rng: channels_last(bn.Conv2D(2, 3, 3, rng=rng)),
+    "conv_channels_last_stride_padding": lambda rng: channels_last(
+        bn.Conv2D(2, 3, 3, stride=2, padding=1, rng=rng)
+    ),
+    "conv_channels_last_no_bias": lambda rng: channels_last(
+        bn.Conv2D(2, 2, 2, bias=False, rng=rng)
+    ),
     "max_pool": lambda rng: bn.MaxPool2D(2),
     "max_pool_overlapping": lambda rng: bn.MaxPool2D(3, stride=2),
     "avg_pool": lambda rng: bn.AvgPool2D(2),
@@ -75,9 +88,11 @@ def tiny_cnn(rng, dtype="float32"):
     ).compile("cross_entropy", "adam")
 
 
+@pytest.mark.parametrize("last", [False, True], ids=["channels-first", "channels-last"])
 @pytest.mark.parametrize("stride, padding", [(1, 0), (1, 2), (2, 1), (3, 0)])
-def test_conv2d_matches_the_definition(stride, padding, rng):
+def test_conv2d_matches_the_definition(stride, padding, last, rng):
     layer = bn.Conv2D(3, 4, 3, stride=stride, padding=padding, rng=rng).astype(np.float64)
+    layer.channels_last = last
     layer.params["bias"][:] = rng.standard_normal(4)
     x = rng.standard_normal((2, 3, 7, 8))
     expected = naive_conv(x, layer.weight, layer.params["bias"], stride, padding)
@@ -99,6 +114,28 @@ def test_im2col_and_col2im_are_adjoint(rng):
     cols = im2col(x, 3, 2)
     c = rng.standard_normal(cols.shape)
     assert np.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 3, 2)))
+    nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    rows = im2row(nhwc, 3, 2)
+    r = rng.standard_normal(rows.shape)
+    assert np.isclose(np.sum(rows * r), np.sum(nhwc * row2im(r, nhwc.shape, 3, 2)))
+    # The same windows, transposed and in (kh, kw, c) order.
+    as_cols = rows.reshape(-1, 3, 3, 3).transpose(3, 1, 2, 0).reshape(27, -1)
+    np.testing.assert_array_equal(as_cols, cols)
+
+
+def test_both_layouts_train_alike(rng):
+    """The layout chosen by channel count changes the speed, not the maths."""
+    wide = bn.Conv2D(8, 5, 3, stride=2, padding=1, rng=rng).astype(np.float64)
+    narrow = bn.Conv2D(8, 5, 3, stride=2, padding=1).astype(np.float64)
+    for key, value in wide.params.items():
+        narrow.params[key][...] = value
+    assert wide.channels_last and not bn.Conv2D(4, 5, 3).channels_last
+    narrow.channels_last = False
+    x, dy = rng.standard_normal((3, 8, 9, 9)), rng.standard_normal((3, 5, 5, 5))
+    np.testing.assert_allclose(wide.forward(x), narrow.forward(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(wide.backward(dy), narrow.backward(dy), rtol=1e-12, atol=1e-12)
+    for key in wide.params:
+        np.testing.assert_allclose(wide.grads[key], narrow.grads[key], rtol=1e-12, atol=1e-12)
 
 
 def test_max_pool_sends_the_gradient_to_one_maximum():

@@ -66,6 +66,49 @@ def col2im(
     return image.transpose(1, 0, 2, 3)  # (N, C, H, W)
 
 
+def im2row(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """Every ``kernel x kernel`` window of a channels-last image as one row: ``im2col``
+    transposed, for NHWC. Its copy reads whole runs of channels, which is faster when there are
+    many (measured: 1.2 ms against im2col's 4.1 ms for 128 images of 32x12x12).
+
+    Shape:
+        - x: ``(N, H, W, C)`` (already padded)
+        - Returns: ``(N * OH * OW, kernel * kernel * C)``: rows in (n, oh, ow) order, columns
+          in (kh, kw, c) order.
+    """
+    windows = sliding_window_view(x, (kernel, kernel), axis=(1, 2))  # (N, H', W', C, k, k)
+    windows = windows[:, ::stride, ::stride]  # (N, OH, OW, C, k, k), a view
+    n, oh, ow, c = windows.shape[:4]
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kernel * kernel * c)
+
+
+def row2im(
+    rows: np.ndarray, shape: tuple[int, int, int, int], kernel: int, stride: int
+) -> np.ndarray:
+    """The adjoint of ``im2row``: add each row back onto the window it was copied from.
+
+    Shape:
+        - rows: ``(N * OH * OW, kernel * kernel * C)``
+        - shape: ``(N, H, W, C)`` of the (padded) image; Returns an array of that shape.
+    """
+    n, h, w, c = shape
+    oh, ow = output_size(h, kernel, stride, 0), output_size(w, kernel, stride, 0)
+    rows = rows.reshape(n, oh, ow, kernel, kernel, c)
+    image = np.zeros(shape, rows.dtype)
+    for i in range(kernel):
+        for j in range(kernel):
+            image[:, i : i + stride * oh : stride, j : j + stride * ow : stride] += rows[
+                :, :, :, i, j
+            ]
+    return image
+
+
+# From this many input channels a convolution works channels-last (im2row): measured on the
+# benchmark CNN's second convolution (32 -> 64, 5x5, 128 images of 12x12), forward 9.3 -> 4.5
+# ms and backward 16.0 -> 12.9 ms; with 1 channel (the first) it was slower (1.8 -> 2.6 ms).
+CHANNELS_LAST_FROM = 8
+
+
 class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every framework) with a learned bias.
 
@@ -122,6 +165,8 @@ class Conv2D(Layer):
         self.astype(np.float32)
         self._cols: np.ndarray | None = None
         self._padded_shape: tuple[int, int, int, int] = (0, 0, 0, 0)
+        # Channels-last (im2row) or not (im2col): the same maths, laid out for speed.
+        self.channels_last = self.in_channels >= CHANNELS_LAST_FROM
 
     @property
     def weight(self) -> np.ndarray:
@@ -143,6 +188,8 @@ class Conv2D(Layer):
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         n, _, h, w = x.shape
         oh, ow = output_size(h, k, s, 0), output_size(w, k, s, 0)  # x is padded already
+        if self.channels_last:
+            return self._forward_rows(x, oh, ow)
         cols = im2col(x, k, s)  # (C*k*k, N*OH*OW)
         self._cols, self._padded_shape = cols, (n, self.in_channels, h, w)
         y = self.params["weight"].reshape(self.out_channels, -1) @ cols  # (O, N*OH*OW)
@@ -150,7 +197,39 @@ class Conv2D(Layer):
             y += self.params["bias"][:, None]
         return y.reshape(self.out_channels, n, oh, ow).transpose(1, 0, 2, 3)  # (N, O, OH, OW)
 
+    def _forward_rows(self, x: np.ndarray, oh: int, ow: int) -> np.ndarray:
+        """The same product channels-last: ``y = rows @ weight_rows^T``, rows from ``im2row``."""
+        n, c, h, w = x.shape
+        rows = im2row(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), self.kernel_size, self.stride)
+        self._cols, self._padded_shape = rows, (n, c, h, w)
+        y = rows @ self._weight_rows().T  # (N*OH*OW, O)
+        if self.use_bias:
+            y += self.params["bias"]
+        return np.ascontiguousarray(y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
+
+    def _weight_rows(self) -> np.ndarray:
+        """The kernel as ``(O, k*k*C)`` in (kh, kw, c) order, the order of ``im2row``'s columns."""
+        return self.params["weight"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+
+    def _backward_rows(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cols is not None, "backward() called before forward()"
+        o, k = self.out_channels, self.kernel_size
+        dy_rows = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, o)  # (N*OH*OW, O)
+        grad = (dy_rows.T @ self._cols).reshape(o, k, k, self.in_channels)  # (O, kh, kw, C)
+        np.copyto(self.grads["weight"], grad.transpose(0, 3, 1, 2))
+        if self.use_bias:
+            np.sum(dy_rows, axis=0, out=self.grads["bias"])
+        if not self.needs_input_grad:
+            return np.empty((0, self.in_channels, 0, 0), dy.dtype)
+        n, c, h, w = self._padded_shape
+        dx = row2im(dy_rows @ self._weight_rows(), (n, h, w, c), k, self.stride)  # (N,H,W,C)
+        p = self.padding
+        dx = dx[:, p : h - p, p : w - p] if p else dx
+        return np.ascontiguousarray(dx.transpose(0, 3, 1, 2))
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self.channels_last:
+            return self._backward_rows(dy)
         assert self._cols is not None, "backward() called before forward()"
         o = self.out_channels
         dy_rows = dy.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N*OH*OW)
