@@ -137,7 +137,6 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     )
     if results.get("load"):
         load = results["load"]
-        machine = load["machine"]
         lines += [
             "",
             "## Serving: `barenet serve` under load",
@@ -149,9 +148,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             "sees it, including PNG decoding and preprocessing; `/api/explain` adds every "
             "layer's output, the backward pass for the saliency and a larger answer.",
             "",
-            f"Measured on {load['date']}: {machine['cpu']}, {machine['cores']} cores "
-            f"(AVX-512: {'yes' if machine['avx512'] else 'no'}); NumPy's BLAS: "
-            f"{_blas_line(load['blas'])}; OPENBLAS_CORETYPE={load['OPENBLAS_CORETYPE'] or '(unset)'}.",
+            _measured_on(load) + ".",
             "",
             "| model | endpoint | clients | requests | answers/s | p50 latency (ms) | "
             "p99 latency (ms) | answer size (kB) |",
@@ -168,6 +165,16 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     if results.get("profile"):
         lines += _profile_section(results["profile"])
     path.write_text("\n".join(lines) + "\n")
+
+
+def _measured_on(section: dict[str, Any]) -> str:
+    """``Measured on DATE: CPU, cores (AVX-512); NumPy's BLAS: ...; OPENBLAS_CORETYPE=...``."""
+    machine = section["machine"]
+    return (
+        f"Measured on {section['date']}: {machine['cpu']}, {machine['cores']} cores (AVX-512: "
+        f"{'yes' if machine['avx512'] else 'no'}); NumPy's BLAS: {_blas_line(section['blas'])}; "
+        f"OPENBLAS_CORETYPE={section['OPENBLAS_CORETYPE'] or '(unset)'}"
+    )
 
 
 def _page_section(page: dict[str, Any]) -> list[str]:
@@ -201,7 +208,6 @@ def _page_section(page: dict[str, Any]) -> list[str]:
 
 
 def _profile_section(profile: dict[str, Any]) -> list[str]:
-    machine = profile["machine"]
     lines = [
         "",
         "## Where a CNN training step goes",
@@ -213,9 +219,7 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
         "first convolution computes no input gradient. MB: the layer's float32 input and output, "
         "the least it must move.",
         "",
-        f"Measured on {profile['date']}: {machine['cpu']}, {machine['cores']} cores (AVX-512: "
-        f"{'yes' if machine['avx512'] else 'no'}); NumPy's BLAS: {_blas_line(profile['blas'])}; "
-        f"OPENBLAS_CORETYPE={profile['OPENBLAS_CORETYPE'] or '(unset)'}. One step: "
+        f"{_measured_on(profile)}. One step: "
         f"**{profile['step_ms']:.1f} ms**. This machine's float32 matrix-product peak through "
         f"NumPy: {profile['peak_gflops']:.0f} GFLOP/s.",
         "",

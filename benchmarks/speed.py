@@ -262,6 +262,16 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
     }
 
 
+def _measured_here() -> dict[str, Any]:
+    """When and where a part re-measured alone (``--only``) ran: its section says so."""
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": _machine(),
+        "blas": _blas_info(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    }
+
+
 def measure_serving() -> dict[str, Any]:
     """`barenet serve` under load on loopback, with each shipped model, and the machine it ran on
     (`--only load` may run on another machine than the rest of the report)."""
@@ -271,13 +281,7 @@ def measure_serving() -> dict[str, Any]:
     for model in ("cnn", "mlp"):
         print(f"load test: barenet serve --model {model}", flush=True)
         runs += measure_load(requests=800, clients=8, model=model)
-    return {
-        "date": datetime.date.today().isoformat(),
-        "machine": _machine(),
-        "blas": _blas_info(),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "runs": runs,
-    }
+    return {**_measured_here(), "runs": runs}
 
 
 def measure_profile() -> dict[str, Any]:
@@ -285,14 +289,7 @@ def measure_profile() -> dict[str, Any]:
     from profile_cnn import profile
 
     print("profile: the benchmark CNN, layer by layer", flush=True)
-    return {
-        "date": datetime.date.today().isoformat(),
-        "machine": _machine(),
-        "blas": _blas_info(),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "peak_gflops": peak_matmul_gflops(),
-        **profile(),
-    }
+    return {**_measured_here(), "peak_gflops": peak_matmul_gflops(), **profile()}
 
 
 def measure_pages() -> dict[str, Any] | None:

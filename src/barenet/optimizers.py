@@ -73,12 +73,7 @@ class Optimizer(Configurable):
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The state to save, ``{"optimizer.3.m": array, ...}`` (empty before the first step)."""
-        return {
-            f"optimizer.{index}.{key}": array
-            for index, state in enumerate(self._state or [])
-            for key, array in state.items()
-            if key != "scratch"
-        }
+        return _named_state(self._state or [])
 
     def restore_state(self, params: Sequence[np.ndarray], arrays: dict[str, np.ndarray]) -> None:
         """Set up the state for ``params`` and copy in the arrays of ``state_arrays()``.
@@ -87,12 +82,7 @@ class Optimizer(Configurable):
             ValueError: the arrays do not fit these parameters (names or shapes).
         """
         states = [self.init_state(param) for param in params]
-        expected = {
-            f"optimizer.{index}.{key}": array
-            for index, state in enumerate(states)
-            for key, array in state.items()
-            if key != "scratch"
-        }
+        expected = _named_state(states)
         if set(expected) != set(arrays):
             raise ValueError(
                 f"The saved optimizer state does not fit {type(self).__name__} on these "
@@ -124,6 +114,17 @@ class Optimizer(Configurable):
 
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay}
+
+
+def _named_state(states: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-parameter state by file name, ``"optimizer.3.m"``; working memory (``scratch``)
+    is not state and is left out."""
+    return {
+        f"optimizer.{index}.{key}": array
+        for index, state in enumerate(states)
+        for key, array in state.items()
+        if key != "scratch"
+    }
 
 
 class SGD(Optimizer):

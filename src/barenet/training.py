@@ -162,9 +162,11 @@ class Trainer:
             rng = np.random.default_rng(seed)
             self._loss_ceiling = None  # set from the first batch's loss
         self._fit_rng = rng
-        resumed = self.history is not None and len(self.history.epoch) == initial_epoch > 0
-        self.history = self.history if resumed and self.history else History()
-        return rng, self.history
+        history = self.history  # a resumed run goes on with the history it had
+        if history is None or not 0 < initial_epoch == len(history.epoch):
+            history = History()
+        self.history = history
+        return rng, history
 
     def random_generators(self) -> dict[str, np.random.Generator]:
         """The generators the model's layers draw from in training (Dropout's), by name."""
