@@ -83,8 +83,13 @@ def model_bytes(folder) -> bytes:
 
 
 def png_bytes() -> bytes:
+    """A 56x56 PNG of a stroke like a 7 (random pixels would be read as noise on blank paper)."""
+    pixels = np.full((56, 56), 255, np.uint8)
+    pixels[10:14, 12:44] = 0
+    for row in range(14, 48):
+        pixels[row, 40 - (row - 14) // 2 : 44 - (row - 14) // 2] = 0
     buffer = io.BytesIO()
-    Image.fromarray(255 - IMAGES[0]).resize((56, 56)).save(buffer, format="PNG")
+    Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

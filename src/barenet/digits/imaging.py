@@ -2,8 +2,9 @@
 
 MNIST digits are light ink on black, size-normalised to fit a 20x20 box (keeping the aspect
 ratio) and placed so that their centre of mass sits at the centre of a 28x28 field. This module
-does the same to any image Pillow can read: it flattens transparency onto white, detects whether
-the ink is darker or lighter than the paper, crops to the ink, scales and centres it.
+does the same to any image Pillow can read: it flattens transparency onto white, finds the ink
+(``ink.find_ink``: darker or lighter than the paper, under any lighting, ruled lines removed),
+crops to it, scales and centres it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from barenet.atomic import atomic_open
+from barenet.digits.ink import find_ink, ink_box
 
 FIELD = 28  # the MNIST canvas, in pixels
 BOX = 20  # the longer side of the digit inside it
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
 INK_FRACTION = 0.2  # pixels fainter than this share of the strongest ink are not part of it
+CORE_PERCENTILE = 90  # ink this strong or stronger counts as the full pen's
 MIN_CONTRAST = 24  # grey levels between paper and ink below which an image counts as blank
 MNIST_STROKE = 2.5  # typical pen width of an MNIST digit, in pixels of the 20 px box
 # The formats barenet reads, and no others: Pillow is never asked to identify anything else, so
@@ -106,17 +109,6 @@ def _to_gray(image: Any, Image: Any) -> np.ndarray:
     return np.asarray(flattened, dtype=np.float32)
 
 
-def ink_strength(gray: np.ndarray) -> np.ndarray:
-    """How much ink is at each pixel, 0..255, whichever of ink and paper is the lighter.
-
-    The paper's grey is the median of the image border: drawings leave margins, so the border is
-    mostly paper. Ink is the distance from it, towards the other end of the scale.
-    """
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    paper = float(np.median(border))
-    return np.clip(paper - gray, 0, None) if paper > 127 else np.clip(gray - paper, 0, None)
-
-
 def to_mnist(gray: np.ndarray, name: str = "image") -> np.ndarray:
     """Turn a greyscale image ``(H, W)`` into an MNIST-style digit ``(28, 28)`` uint8.
 
@@ -124,16 +116,17 @@ def to_mnist(gray: np.ndarray, name: str = "image") -> np.ndarray:
     stretch the ink to full brightness, and place the centre of mass at the centre of 28x28.
     """
     Image, _, _ = _pillow()
-    ink = ink_strength(gray)
+    ink = find_ink(gray)
     strongest = float(ink.max()) if ink.size else 0.0
     if strongest < MIN_CONTRAST:
         raise BlankImageError(
             f"{name}: no ink found; the image is blank or has almost no contrast."
         )
-    rows = np.flatnonzero((ink > INK_FRACTION * strongest).any(axis=1))
-    cols = np.flatnonzero((ink > INK_FRACTION * strongest).any(axis=0))
-    digit = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w) bounding box
-    digit = _thicken_thin_strokes(digit * (255.0 / strongest))
+    mask = ink > INK_FRACTION * strongest
+    rows, cols = ink_box(mask)
+    core = float(np.percentile(ink[mask], CORE_PERCENTILE))  # a stroke's middle, not a hot pixel
+    digit = np.where(mask, np.minimum(ink * (255.0 / core), 255.0), 0.0)[rows, cols]  # (h, w)
+    digit = _thicken_thin_strokes(digit)
     height, width = digit.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))  # Pillow wants (w, h)
@@ -180,7 +173,7 @@ def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
         digit = digit * (255.0 / max(float(digit.max()), 1e-6))
     target = MNIST_STROKE * max(digit.shape) / BOX
     missing = target - stroke_width(digit)
-    if missing < 1:
+    if missing < max(1.0, target / 2):  # ragged edges (photos) make strokes look a bit thinner
         return digit
     size = 2 * round(missing / 2) + 1  # an odd filter size grows the stroke by size - 1
     image = Image.fromarray(np.clip(digit, 0, 255).astype(np.uint8), mode="L")

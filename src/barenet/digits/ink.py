@@ -1,0 +1,138 @@
+"""Finding the ink in a photo or a drawing: remove the paper, its lighting and its lines.
+
+A clean drawing is ink on a flat background, and ink is simply the distance from the
+background's grey. A photograph is not: the light falls off across the sheet and into the
+corners, a shadow darkens part of it, the paper has texture and ruled lines, and the sensor adds
+noise. Thresholding such a photo keeps the dark half of the paper as ink. So ``find_ink``
+estimates the paper's brightness at every pixel first, and measures ink against it:
+
+    ink(x, y) = 1 - g(x, y) / paper(x, y)          (g: the image with the ink made the dark side)
+
+which is the share of the light the ink absorbs, the same under bright and dim light. Then it
+subtracts the noise floor and the ruled lines. The paper is a grey closing (a maximum filter
+then a minimum filter, both wider than a pen stroke) of a shrunken copy: it fills in every dark
+stroke with the paper around it and keeps only the slow changes of the lighting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORKING_SIDE = 96  # the longer side of the shrunken copy the paper is estimated on, in pixels
+STROKE_SHARE = 1 / 6  # the widest pen stroke, as a share of that side: the closing's window
+NOISE_FLOOR = 4.0  # ink weaker than this many standard deviations of the paper's noise is not ink
+LINE_COVER = 0.85  # a ruled line crosses at least this share of the image
+STRAY_INK = 0.01  # the share of the ink mass the box around a digit may leave out
+
+
+def ink_is_dark(small: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper, from a shrunken image ``(h, w)``.
+
+    Take away the slow changes (the image less its local mean), and what is left is ink and
+    noise: noise is symmetric, ink stands out on one side only. So the sign of the third moment
+    (the skew) of the remainder says which side the ink is on, under any lighting.
+    """
+    remainder = small - _separable(small, _window(small), np.mean)
+    return float(np.mean(remainder**3)) <= 0.0
+
+
+def find_ink(gray: np.ndarray) -> np.ndarray:
+    """How much ink is at each pixel of a greyscale image ``(H, W)`` in 0..255: ``(H, W)``
+    float32 in 0..255 (255: the ink absorbs all the light), whichever of ink and paper is lighter.
+    """
+    small = shrink(gray)
+    if not ink_is_dark(small):  # from here on the ink is the dark side
+        gray, small = 255.0 - gray, 255.0 - small
+    paper = paper_brightness(small, gray.shape)
+    ink = 1.0 - gray / np.maximum(paper, 1.0)  # (H, W), about 0 on paper
+    median = float(np.median(ink))
+    noise = 1.4826 * float(np.median(np.abs(ink - median)))  # the paper's spread, robustly
+    ink = np.clip(ink - median - NOISE_FLOOR * noise, 0, None)
+    return (remove_ruled_lines(ink) * 255.0).astype(np.float32)
+
+
+def shrink(gray: np.ndarray) -> np.ndarray:
+    """A copy of ``gray (H, W)`` whose longer side is at most ``WORKING_SIDE``, each pixel the
+    mean of those it covers: cheap to filter at any image size, and less noisy."""
+    from PIL import Image
+
+    height, width = gray.shape
+    factor = min(1.0, WORKING_SIDE / max(height, width))
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    image = Image.fromarray(gray.astype(np.float32), mode="F")
+    return np.asarray(image.resize(size, Image.Resampling.BOX), np.float32)
+
+
+def paper_brightness(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The paper's brightness under every pixel, dark ink filled in, from the shrunken image
+    ``small``: a grey closing wider than any stroke, smoothed, enlarged to ``shape (H, W)``."""
+    from PIL import Image
+
+    window = _window(small)
+    closed = min_filter(max_filter(small, window), window)
+    smooth = _separable(closed, window, np.mean).astype(np.float32)
+    image = Image.fromarray(smooth, mode="F")
+    return np.asarray(image.resize(shape[::-1], Image.Resampling.BILINEAR), np.float32)
+
+
+def _window(small: np.ndarray) -> int:
+    """The filters' odd width: ``STROKE_SHARE`` of the shrunken image's longer side."""
+    return max(3, round(STROKE_SHARE * max(small.shape)) | 1)
+
+
+def max_filter(values: np.ndarray, window: int) -> np.ndarray:
+    """The largest value in the ``window x window`` square around every pixel (edges repeat):
+    a square's maximum is the maximum over its rows of the maximum along them."""
+    return _separable(values, window, np.max)
+
+
+def min_filter(values: np.ndarray, window: int) -> np.ndarray:
+    """The smallest value in the ``window x window`` square around every pixel."""
+    return _separable(values, window, np.min)
+
+
+def _separable(values: np.ndarray, window: int, reduce: np.ufunc | object) -> np.ndarray:
+    half = window // 2
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (half, half)
+        padded = np.pad(values, pad, mode="edge")
+        views = np.lib.stride_tricks.sliding_window_view(padded, window, axis=axis)
+        values = reduce(views, axis=-1)  # type: ignore[operator]
+    return values
+
+
+def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """Subtract lines that run across the whole image, horizontal or vertical (ruled and squared
+    paper): a row's line is the ink that at least ``LINE_COVER`` of the row has. A pen stroke
+    never covers that much of a row, so digits keep their ink, less the line where they cross.
+    """
+    quantile = 100 * (1 - LINE_COVER)
+    rows = np.percentile(ink, quantile, axis=1, keepdims=True)  # (H, 1)
+    ink = np.clip(ink - rows, 0, None)
+    columns = np.percentile(ink, quantile, axis=0, keepdims=True)  # (1, W)
+    return np.clip(ink - columns, 0, None)
+
+
+def ink_box(mask: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns that hold the ink of ``mask (H, W)``, ignoring specks: a pixel counts
+    only if at least 3 of the 9 in its 3x3 square are ink (a line 1 pixel wide has 3, a speck of
+    noise fewer). ``mask`` must hold some ink."""
+    padded = np.pad(mask.astype(np.int8), 1)
+    height, width = mask.shape
+    neighbours = sum(
+        padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)
+    )
+    solid = mask & (neighbours >= 3)
+    if not solid.any():  # nothing but specks (a dot of one or two pixels): keep them all
+        solid = mask
+    return _core_span(solid.sum(axis=1)), _core_span(solid.sum(axis=0))
+
+
+def _core_span(profile: np.ndarray) -> slice:
+    """The indices between which all but ``STRAY_INK`` of a profile's mass lies, half of it on
+    either side: a few stray pixels far away cannot stretch the box."""
+    cumulative = np.cumsum(profile) / profile.sum()
+    first = int(np.searchsorted(cumulative, STRAY_INK / 2, side="right"))
+    last = int(np.searchsorted(cumulative, 1 - STRAY_INK / 2, side="left"))
+    return slice(first, last + 1)

@@ -1,0 +1,90 @@
+"""Finding ink under uneven light: the paper estimate, polarity, lines, specks, real photos."""
+
+import io
+
+import numpy as np
+import pytest
+
+from barenet.datasets import load_mnist
+from barenet.digits.imaging import MIN_CONTRAST, load_digit
+from barenet.digits.ink import (
+    find_ink,
+    ink_box,
+    ink_is_dark,
+    max_filter,
+    min_filter,
+    remove_ruled_lines,
+    shrink,
+)
+from barenet.digits.paper import photograph, placed_ink
+
+
+def lit_paper(height=120, width=160, darkest=0.4):
+    """Paper at 230 grey, lit from the left: the right edge loses ``darkest`` of the light."""
+    lighting = 1 - darkest * np.linspace(0, 1, width, dtype=np.float32)
+    return 230 * np.tile(lighting, (height, 1))
+
+
+def with_stroke(paper, value=40):
+    image = paper.copy()
+    image[20:100, 118:124] = value  # a vertical bar in the dim part of the sheet
+    return image
+
+
+def test_square_filters_match_a_plain_loop():
+    values = np.random.default_rng(0).standard_normal((9, 11)).astype(np.float32)
+    padded = np.pad(values, 2, mode="edge")
+    squares = [[padded[r : r + 5, c : c + 5] for c in range(11)] for r in range(9)]
+    expected_max = np.array([[square.max() for square in row] for row in squares])
+    expected_min = np.array([[square.min() for square in row] for row in squares])
+    np.testing.assert_array_equal(max_filter(values, 5), expected_max)
+    np.testing.assert_array_equal(min_filter(values, 5), expected_min)
+
+
+def test_polarity_under_a_strong_gradient():
+    image = with_stroke(lit_paper(darkest=0.6))
+    assert ink_is_dark(shrink(image))
+    assert not ink_is_dark(shrink(255 - image))
+
+
+def test_unevenly_lit_paper_holds_no_ink():
+    assert find_ink(lit_paper(darkest=0.6)).max() < MIN_CONTRAST
+
+
+def test_the_stroke_is_found_and_the_dim_paper_is_not():
+    ink = find_ink(with_stroke(lit_paper()))
+    assert ink[30:90, 119:123].min() > 150  # the bar: 1 - 40 / (230 * 0.63) of the light, ~72%
+    assert ink[:, :100].max() == 0  # the paper, bright or dim
+
+
+def test_ruled_lines_go_and_a_stroke_crossing_them_stays():
+    ink = np.zeros((60, 80), np.float32)
+    ink[::10, :] = 0.3  # ruled lines across the whole width
+    ink[5:55, 40:43] = 1.0  # a pen stroke crossing them
+    cleaned = remove_ruled_lines(ink)
+    assert cleaned[::10, :38].max() == 0
+    assert cleaned[6:55, 40:43].min() >= 0.7
+
+
+def test_the_box_ignores_a_stray_speck():
+    mask = np.zeros((100, 100), bool)
+    mask[30:70, 45:55] = True  # the digit
+    mask[2, 2] = mask[97, 96:98] = True  # specks of noise in the corners
+    rows, cols = ink_box(mask)
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (30, 70, 45, 55)
+
+
+@pytest.fixture(scope="module")
+def photographed():
+    """The first 40 MNIST training digits as synthetic phone photos, with their labels."""
+    (images, labels), _ = load_mnist()
+    rng = np.random.default_rng(7)
+    photos = [photograph(placed_ink(image, rng, (200, 260)), rng) for image in images[:40]]
+    return photos, labels[:40]
+
+
+def test_photographed_digits_read_like_the_originals(photographed, shipped_model):
+    photos, labels = photographed
+    digits = np.stack([load_digit(io.BytesIO(photo), name="photo") for photo in photos])
+    read = shipped_model.predict_classes(digits)
+    assert (read == labels).sum() >= 36, f"{(read != labels).sum()} of 40 misread"
