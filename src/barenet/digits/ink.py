@@ -72,7 +72,8 @@ def paper_brightness(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     closed = min_filter(max_filter(small, window), window)
     smooth = _separable(closed, window, np.mean).astype(np.float32)
     image = Image.fromarray(smooth, mode="F")
-    return np.asarray(image.resize(shape[::-1], Image.Resampling.BILINEAR), np.float32)
+    size = (shape[1], shape[0])  # Pillow wants (width, height)
+    return np.asarray(image.resize(size, Image.Resampling.BILINEAR), np.float32)
 
 
 def _window(small: np.ndarray) -> int:
