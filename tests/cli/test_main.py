@@ -51,7 +51,7 @@ def test_ctrl_c_before_training_exits_130(monkeypatch):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(barenet.cli.evaluate, "load_data", interrupted)
+    monkeypatch.setattr(barenet.cli.evaluate, "load_digit_data", interrupted)
     result = invoke("evaluate", "mlp")
     assert result.exit_code == 130 and "Interrupted." in result.stderr
 

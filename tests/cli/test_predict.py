@@ -1,6 +1,7 @@
 """barenet predict: files and folders, failures per file, text and JSON output."""
 
 import json
+import math
 import os
 
 import pytest
@@ -137,3 +138,47 @@ def test_predict_points_the_way_for_data_sets(kaggle_test_csv, tmp_path):
     assert neither.exit_code == both.exit_code == 2 and "one of the two" in both.output
     bad = invoke("predict", "--data", path, "--out", tmp_path / "s.txt")
     assert bad.exit_code == 1 and "--out must end in .csv" in bad.output
+
+
+def star(path):
+    """A filled five-pointed star: a shape, not a digit."""
+    image = Image.new("RGB", (300, 300), "white")
+    points = []
+    for corner in range(10):
+        radius = 120 if corner % 2 == 0 else 50
+        angle = corner * 3.14159 / 5
+        points.append((150 + radius * math.sin(angle), 150 - radius * math.cos(angle)))
+    ImageDraw.Draw(image).polygon(points, fill="black")
+    image.save(path)
+    return path
+
+
+def test_not_a_digit_is_said_and_the_check_can_be_turned_off(tmp_path):
+    star(tmp_path / "star.png")
+    drawing(tmp_path / "seven.png")
+    text = invoke("predict", tmp_path / "star.png", tmp_path / "seven.png")
+    assert text.exit_code == 0, text.output
+    lines = dict(line.split(": ", 1) for line in text.stdout.splitlines())
+    assert lines[str(tmp_path / "star.png")].startswith("not a digit (closest: ")
+    assert lines[str(tmp_path / "seven.png")].startswith("7 ")
+    payload = json.loads(invoke("predict", tmp_path / "star.png", tmp_path / "seven.png",
+                                "--json").stdout)  # fmt: skip
+    assert [item["is_digit"] for item in payload] == [False, True]
+    assert all(len(item["probabilities"]) == 10 for item in payload)  # still read
+    unchecked = invoke("predict", tmp_path / "star.png", "--no-digit-check", "--json")
+    assert "is_digit" not in json.loads(unchecked.stdout)[0]
+    plain = invoke("predict", tmp_path / "star.png", "--no-digit-check")
+    assert "not a digit" not in plain.stdout
+
+
+def test_predict_data_takes_a_folder_of_a_persons_digits(tmp_path):
+    from barenet.datasets import load_mnist
+    from barenet.digits.folders import save_correction
+
+    _, (images, labels) = load_mnist()
+    for index in range(12):
+        save_correction(tmp_path / "mine", int(labels[index]), 255.0 - images[index])
+    result = invoke("predict", "--data", tmp_path / "mine", "--out", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0] == "ImageId,Label" and len(rows) == 13

@@ -72,7 +72,8 @@ def test_mnist_digits_rendered_as_pngs_are_read_correctly(client, test_digits):
         response = client.post("/api/predict", json={"image": data_url(png_bytes(pixels))})
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"digit", "probabilities", "input28"}
+        assert set(body) == {"digit", "probabilities", "input28", "is_digit"}
+        assert body["is_digit"] is True
         assert len(body["probabilities"]) == 10 and sum(body["probabilities"]) == pytest.approx(
             1, abs=1e-4
         )

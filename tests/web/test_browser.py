@@ -165,7 +165,7 @@ def test_upload_button_and_phone_width(server, browser, tmp_path):
     assert page.locator("#pad").bounding_box()["width"] > 250
     # Every control is reachable by keyboard and named for screen readers.
     names = page.locator("button").evaluate_all("items => items.map(b => b.textContent)")
-    assert names == ["Clear", "Upload an image…"]
+    assert names == ["Clear", "Upload an image…", "Save it"]  # "Save it": the correction
     page.locator("h1").click()  # start keyboard navigation from the top of the page
     order = []
     for _ in range(3):
@@ -334,3 +334,58 @@ def test_server_logs_requests_and_stops_cleanly_on_ctrl_c(server):
     assert process.returncode == 0, output
     assert '"GET /api/model HTTP/1.1" 200' in output
     assert "Shutting down" in output and "Traceback" not in output
+
+
+@pytest.fixture(scope="module")
+def two_model_server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("my-digits")
+    for url_and_process in serving("--model", "cnn", "--model", "mlp", "--my-digits", folder):
+        yield (*url_and_process, folder)
+
+
+def draw_square(page):
+    """A filled square, stroke by stroke: a shape, not a digit."""
+    box = page.locator("#pad").bounding_box()
+    for row in range(70, 210, 12):
+        page.mouse.move(box["x"] + 70 * box["width"] / 280, box["y"] + row * box["height"] / 280)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 210 * box["width"] / 280, box["y"] + row * box["height"] / 280,
+                        steps=4)  # fmt: skip
+        page.mouse.up()
+
+
+def test_correct_a_reading_say_not_a_digit_and_switch_models(two_model_server, browser):
+    from barenet.datasets import load_mnist
+
+    url, _, folder = two_model_server
+    _, (x_test, _) = load_mnist()
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(url)
+    switch = page.locator("#model-choice")
+    sync_api.expect(page.locator("#model-switch")).to_be_visible()
+    assert switch.locator("option").all_text_contents() == ["mnist-cnn.npz", "mnist-mlp.npz"]
+    sync_api.expect(page.locator("#correct")).to_be_hidden()  # nothing read yet
+    trace_digit(page, x_test[0])  # a 7
+    sync_api.expect(page.locator("#digit")).to_have_text("7", timeout=15000)
+    sync_api.expect(page.locator("#not-digit")).to_be_hidden()
+    # Say it was a 1 instead: the drawing is saved in the folder, under 1/.
+    page.get_by_label("Wrong? It was a").select_option("1")
+    page.get_by_role("button", name="Save it").click()
+    sync_api.expect(page.locator("#correct-status")).to_contain_text("Saved as a 1")
+    saved = list((folder / "1").glob("*.png"))
+    assert len(saved) == 1
+    with Image.open(saved[0]) as image:
+        assert image.size == (280, 280) and np.asarray(image.convert("L")).min() < 50
+    # Another model reads the same drawing.
+    switch.select_option("mnist-mlp.npz")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("mnist-mlp.npz")
+    sync_api.expect(page.locator("#digit")).to_have_text("7", timeout=15000)
+    # A square is not a digit.
+    page.get_by_role("button", name="Clear").click()
+    draw_square(page)
+    sync_api.expect(page.locator("#not-digit")).to_be_visible(timeout=15000)
+    sync_api.expect(page.locator("#not-digit")).to_contain_text("doesn't look like a digit")
+    assert page.locator("#digit").text_content() == "?"
+    if os.environ.get("BARENET_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOTS / "page-not-a-digit.png"), full_page=True)
+    page.close()

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from barenet.cli.common import describe_data, emit_json, stderr, stdout
 from barenet.cli.options import MODEL_HELP, data_option, json_option
-from barenet.datasets import load_data
+from barenet.digits.data import load_digit_data
 from barenet.digits.shipped import open_model
 from barenet.metrics import confusion_matrix, per_class_scores
 
@@ -30,7 +30,7 @@ def evaluate_command(
     if model_argument and model_path:
         raise click.UsageError("Give the model once: as MODEL or as --model, not both.")
     model, path = open_model(model_argument or model_path)
-    data = load_data(data_path)
+    data = load_digit_data(data_path)
     if model.loss is None:
         model.compile("cross_entropy")
     scores = model.evaluate(data.x_test, data.y_test)

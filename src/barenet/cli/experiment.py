@@ -25,8 +25,8 @@ from barenet.cli.options import (
     plot_option,
     training_options,
 )
-from barenet.datasets import load_data
 from barenet.digits.cluster import run_on_cluster
+from barenet.digits.data import load_digit_data
 from barenet.digits.experiment import (
     RunFailure,
     RunRecord,
@@ -132,7 +132,7 @@ def _runs(
         stderr.print(f"Data: each worker loads {data_path or 'the shipped MNIST'} itself")
         yield from run_on_cluster(tasks, cluster, data_path)
         return
-    data = load_data(data_path)  # each run applies its own --train-limit
+    data = load_digit_data(data_path)  # each run applies its own --train-limit
     describe_data(data, stderr)
     if workers > 1:
         yield from run_in_workers(tasks, data, workers)

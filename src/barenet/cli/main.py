@@ -15,6 +15,7 @@ from barenet.cli.common import INTERRUPTED
 from barenet.cli.evaluate import evaluate_command
 from barenet.cli.experiment import experiment_command
 from barenet.cli.export import export_command
+from barenet.cli.finetune import finetune_command
 from barenet.cli.predict import predict_command
 from barenet.cli.presets import presets_command
 from barenet.cli.report import report_command
@@ -49,6 +50,7 @@ def cli() -> None:
 
 for command in (
     train_command,
+    finetune_command,
     evaluate_command,
     predict_command,
     experiment_command,

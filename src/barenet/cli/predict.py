@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from barenet.cli.common import emit_json, stderr, stdout
 from barenet.cli.options import json_option, model_option
-from barenet.datasets import load_images
+from barenet.digits.data import load_digit_images
 from barenet.digits.imaging import IMAGE_SUFFIXES, ImageError, save_preview_png
 from barenet.digits.predictions import check_format, predictions_text, write_predictions
 from barenet.digits.reading import read_digit
@@ -27,7 +27,7 @@ def predict_data_set(
 ) -> None:
     """Every image of a data set: Kaggle's ``ImageId,Label`` CSV (or JSON) to ``out``, or to
     standard output without it, so ``> submission.csv`` works too."""
-    images, what = load_images(path)
+    images, what = load_digit_images(path)
     probabilities = model.predict_proba(images)
     ids = list(range(1, len(images) + 1))  # Kaggle's ImageId counts from 1
     if out is None:
@@ -65,9 +65,12 @@ def preview_name(path: Path, taken: set[str]) -> str:
     return name
 
 
-def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> dict[str, Any]:
-    """The JSON entry of one file: its digit, probabilities and top guesses, or its error;
-    the 28x28 image the network saw is written to ``preview`` if given."""
+def read_file(
+    model: Sequential, path: Path, top: int, preview: Path | None, check_digit: bool = True
+) -> dict[str, Any]:
+    """The JSON entry of one file: its digit, probabilities and top guesses (and, with
+    ``check_digit``, whether it is a digit at all), or its error; the 28x28 image the network
+    saw is written to ``preview`` if given."""
     if path.is_dir():
         return {"file": str(path), "error": f"{path} is a folder with no image files in it."}
     if path.name.lower().endswith(DATA_SUFFIXES):
@@ -77,13 +80,13 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
             "--out submission.csv predicts all of its images.",
         }
     try:
-        reading = read_digit(model, path)
+        reading = read_digit(model, path, check_digit=check_digit)
     except ImageError as error:
         return {"file": str(path), "error": str(error)}
     if preview is not None:
         save_preview_png(reading.inputs[0], preview)
     probabilities = reading.probabilities[0]
-    return {
+    entry = {
         "file": str(path),
         "digit": int(reading.digits[0]),
         "probabilities": [round(float(p), 6) for p in probabilities],
@@ -92,6 +95,21 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
             for i in reading.top(top)[0]
         ],
     }
+    if reading.is_digit is not None:
+        entry["is_digit"] = bool(reading.is_digit[0])
+    return entry
+
+
+def result_line(result: dict[str, Any]) -> str:
+    """One file's reading as a line of rich markup: its digit and top guesses, or "not a
+    digit" with the closest one."""
+    name = escape(result["file"])
+    if result.get("is_digit") is False:
+        closest = result["top"][0]
+        guess = f"{closest['digit']}, {closest['probability']:.0%}"
+        return f"{name}: [bold]not a digit[/] (closest: {guess})"
+    guesses = "  ".join(f"{g['digit']} {g['probability']:6.1%}" for g in result["top"])
+    return f"{name}: [bold]{result['digit']}[/]   ({guesses})"
 
 
 @click.command("predict")
@@ -118,6 +136,13 @@ def read_file(model: Sequential, path: Path, top: int, preview: Path | None) -> 
     help="Write the 28x28 image the network saw here.",
 )
 @click.option(
+    "--digit-check/--no-digit-check",
+    default=True,
+    show_default=True,
+    help="Say 'not a digit' for letters, shapes, scribbles and smudges (the digit detector); "
+    "--no-digit-check always names the closest digit.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False),
     help="Write the predictions to FILE.csv (with --data: Kaggle's ImageId,Label) or FILE.json.",
@@ -129,6 +154,7 @@ def predict_command(
     top: int,
     as_json: bool,
     save_preview: str | None,
+    digit_check: bool,
     out: str | None,
 ) -> None:
     """Read the digit in each image file (PNG, JPEG, BMP, GIF, WebP; any size or colours), or
@@ -148,6 +174,7 @@ def predict_command(
             path,
             top,
             Path(save_preview) / preview_name(path, taken) if save_preview else None,
+            digit_check,
         )
         for path in expand_paths(paths)
     ]
@@ -165,8 +192,6 @@ def predict_command(
             if "error" in result:
                 stderr.print(f"[red]Error[/]: {escape(result['error'])}", markup=True)
                 continue
-            guesses = "  ".join(f"{g['digit']} {g['probability']:6.1%}" for g in result["top"])
-            line = f"{escape(result['file'])}: [bold]{result['digit']}[/]   ({guesses})"
-            stdout.print(line, markup=True)
+            stdout.print(result_line(result), markup=True)
     if any("error" in result for result in results):
         sys.exit(1)

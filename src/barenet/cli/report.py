@@ -8,7 +8,7 @@ import click
 
 from barenet.cli.common import describe_data, require_matplotlib, stderr, stdout
 from barenet.cli.options import data_option
-from barenet.datasets import load_data
+from barenet.digits.data import load_digit_data
 from barenet.digits.shipped import open_model
 
 
@@ -30,7 +30,7 @@ def report_command(model_path: str | None, data_path: str | None, out: str | Non
 
     require_matplotlib()
     model, path = open_model(model_path)
-    data = load_data(data_path)
+    data = load_digit_data(data_path)
     describe_data(data, stderr)
     folder = Path(out) if out else Path(f"{path.stem}-report")
     stderr.print(f"Drawing the report of {path} ...")

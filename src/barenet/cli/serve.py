@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
 
 import click
 from rich.markup import escape
 
 from barenet.cli.common import stderr
-from barenet.cli.options import model_option
+from barenet.cli.options import MODEL_HELP
+from barenet.digits.folders import default_folder
 from barenet.digits.shipped import open_model
 
 WILDCARDS = ("0.0.0.0", "::", "")  # listen on every address: no one name to allow
@@ -45,13 +47,38 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def unique_names(paths: list[Path]) -> list[str]:
+    """The page's name of each model file: its file name, numbered when two are the same."""
+    names: list[str] = []
+    for path in paths:
+        name, number = path.name, 1
+        while name in names:
+            number += 1
+            name = f"{path.stem}-{number}{path.suffix}"
+        names.append(name)
+    return names
+
+
 def address_url(host: str, port: int) -> str:
     """``http://host:port/``, with an IPv6 address in brackets (``http://[::]:8000/``)."""
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 @click.command("serve")
-@model_option
+@click.option(
+    "--model",
+    "model_paths",
+    multiple=True,
+    help=MODEL_HELP + " Repeat it to serve several (the first is the default; the page can "
+    "switch between them), e.g. --model cnn --model mine.npz.",
+)
+@click.option(
+    "--my-digits",
+    type=click.Path(file_okay=False),
+    help='The folder where the page\'s corrections ("Wrong? It was a ...") are saved as '
+    "DIGIT/NAME.png, to fine-tune on later. Default: $BARENET_MY_DIGITS, else "
+    "~/.local/share/barenet/my-digits.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
@@ -64,7 +91,13 @@ def address_url(host: str, port: int) -> str:
     help="Another host name or address clients use to reach the server (repeatable); "
     "localhost names and --host are always allowed.",
 )
-def serve_command(model_path: str | None, host: str, port: int, allowed: tuple[str, ...]) -> None:
+def serve_command(
+    model_paths: tuple[str, ...],
+    my_digits: str | None,
+    host: str,
+    port: int,
+    allowed: tuple[str, ...],
+) -> None:
     """Serve a page to draw digits on, with live predictions, and its JSON API.
 
     Open the printed address in a browser. One log line per request; Ctrl-C stops the server.
@@ -77,7 +110,9 @@ def serve_command(model_path: str | None, host: str, port: int, allowed: tuple[s
         from barenet.web.app import create_app
     except ImportError:
         raise click.ClickException(INSTALL_HINT) from None
-    model, path = open_model(model_path)
+    loaded = [open_model(name) for name in model_paths or (None,)]
+    named = unique_names([path for _, path in loaded])
+    folder = Path(my_digits) if my_digits else default_folder()
     check_port_free(host, port)
     if not is_loopback(host):
         stderr.print(
@@ -91,6 +126,10 @@ def serve_command(model_path: str | None, host: str, port: int, allowed: tuple[s
             "Note: answering only to localhost names; add --allow-host NAME for each name or "
             "address other machines use to reach this one."
         )
-    stderr.print(f"Serving {path.name}: open {address_url(host, port)} (Ctrl-C to stop)")
-    app = create_app(model, path.name, hosts)
+    stderr.print(
+        f"Serving {', '.join(named)}: open {address_url(host, port)} (Ctrl-C to stop); "
+        f"corrections are saved in {folder}"
+    )
+    others = {name: model for name, (model, _) in zip(named[1:], loaded[1:], strict=True)}
+    app = create_app(loaded[0][0], named[0], hosts, others=others, my_digits=folder)
     uvicorn.run(app, host=host, port=port, log_level="info")

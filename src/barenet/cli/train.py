@@ -31,8 +31,9 @@ from barenet.cli.options import (
     training_options,
 )
 from barenet.cli.progress import RichProgress
-from barenet.datasets import Dataset, load_data
+from barenet.datasets import Dataset
 from barenet.digits.config import TrainConfig
+from barenet.digits.data import load_digit_data
 from barenet.digits.presets import DEFAULT_PRESET
 from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_epoch, train
 from barenet.digits.shipped import open_model
@@ -129,7 +130,8 @@ def train_command(
         if path:
             check_writable(path)
     with InterruptOnce() as interrupts:
-        data = load_data(data_path, test_elsewhere=test_elsewhere)  # train() applies --train-limit
+        # train() applies --train-limit
+        data = load_digit_data(data_path, test_elsewhere=test_elsewhere)
         describe_data(data, stderr)
         check_same_data(start, data)
         _announce(config, name, start)

@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from barenet.datasets import Dataset, load_data
+from barenet.datasets import Dataset
+from barenet.digits.data import load_digit_data
 from barenet.digits.experiment import RunFailure, RunRecord, RunTask, run_one
 
 MAX_ATTEMPTS = 2  # the first, and one retry after its worker died
@@ -32,7 +33,7 @@ Runner = Callable[[RunTask, Dataset, str], RunRecord]
 
 def _data(path: str | None) -> Dataset:
     if path not in _loaded:
-        _loaded[path] = load_data(path)
+        _loaded[path] = load_digit_data(path)
     return _loaded[path]
 
 

@@ -173,7 +173,7 @@ def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:
         digit = digit * (255.0 / max(float(digit.max()), 1e-6))
     target = MNIST_STROKE * max(digit.shape) / BOX
     missing = target - stroke_width(digit)
-    if missing < max(1.0, target / 2):  # ragged edges (photos) make strokes look a bit thinner
+    if missing < 1:
         return digit
     size = 2 * round(missing / 2) + 1  # an odd filter size grows the stroke by size - 1
     image = Image.fromarray(np.clip(digit, 0, 255).astype(np.uint8), mode="L")

@@ -11,7 +11,9 @@ estimates the paper's brightness at every pixel first, and measures ink against 
 which is the share of the light the ink absorbs, the same under bright and dim light. Then it
 subtracts the noise floor and the ruled lines. The paper is a grey closing (a maximum filter
 then a minimum filter, both wider than a pen stroke) of a shrunken copy: it fills in every dark
-stroke with the paper around it and keeps only the slow changes of the lighting.
+stroke with the paper around it and keeps only the slow changes of the lighting. An image
+with an even margin all round (a drawing, a scan) is taken as evenly lit: its paper is that
+margin's grey, as wide as its strokes may be.
 """
 
 from __future__ import annotations
@@ -21,17 +23,32 @@ import numpy as np
 WORKING_SIDE = 96  # the longer side of the shrunken copy the paper is estimated on, in pixels
 STROKE_SHARE = 1 / 6  # the widest pen stroke, as a share of that side: the closing's window
 NOISE_FLOOR = 4.0  # ink weaker than this many standard deviations of the paper's noise is not ink
+EVEN_MARGIN = 12  # grey levels across the border (10th to 90th percentile) of a clean margin
+MOSTLY_INK = 0.1  # a median ink above this means ink covers more of the image than paper
 LINE_COVER = 0.85  # a ruled line crosses at least this share of the image
 STRAY_INK = 0.01  # the share of the ink mass the box around a digit may leave out
 
 
-def ink_is_dark(small: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper, from a shrunken image ``(h, w)``.
+def even_margin(gray: np.ndarray) -> float | None:
+    """The grey of the image's border if it is even (a drawing, a scan, a clean background),
+    else None (a photo's unevenly lit paper)."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    low, median, high = np.percentile(border, [10, 50, 90])
+    return float(median) if high - low <= EVEN_MARGIN else None
 
-    Take away the slow changes (the image less its local mean), and what is left is ink and
-    noise: noise is symmetric, ink stands out on one side only. So the sign of the third moment
-    (the skew) of the remainder says which side the ink is on, under any lighting.
+
+def ink_is_dark(gray: np.ndarray, small: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper, from the image ``(H, W)`` and a shrunken copy.
+
+    With an even margin, the ink is on the other side of the image's mean from it. A photo's
+    margin is unevenly lit, so take away the slow changes from the shrunken copy (the image
+    less its local mean): what is left is ink and noise. Noise is symmetric, ink stands out on
+    one side only, so the sign of the third moment (the skew) of the remainder says which side
+    the ink is on.
     """
+    margin = even_margin(gray)
+    if margin is not None:
+        return margin >= float(gray.mean())
     remainder = small - _separable(small, _window(small), np.mean)
     return float(np.mean(remainder**3)) <= 0.0
 
@@ -39,16 +56,36 @@ def ink_is_dark(small: np.ndarray) -> bool:
 def find_ink(gray: np.ndarray) -> np.ndarray:
     """How much ink is at each pixel of a greyscale image ``(H, W)`` in 0..255: ``(H, W)``
     float32 in 0..255 (255: the ink absorbs all the light), whichever of ink and paper is lighter.
+
+    An image with an even margin is a drawing or a scan: its paper is that margin's grey
+    everywhere, however wide the strokes. Otherwise the paper is estimated pixel by pixel.
     """
     small = shrink(gray)
-    if not ink_is_dark(small):  # from here on the ink is the dark side
+    if not ink_is_dark(gray, small):  # from here on the ink is the dark side
         gray, small = 255.0 - gray, 255.0 - small
-    paper = paper_brightness(small, gray.shape)
+    margin = even_margin(gray)
+    if margin is not None:
+        paper = np.full(gray.shape, margin, np.float32)
+    else:
+        paper = paper_brightness(small, gray.shape)
     ink = 1.0 - gray / np.maximum(paper, 1.0)  # (H, W), about 0 on paper
-    median = float(np.median(ink))
-    noise = 1.4826 * float(np.median(np.abs(ink - median)))  # the paper's spread, robustly
-    ink = np.clip(ink - median - NOISE_FLOOR * noise, 0, None)
+    centre, noise = paper_noise(ink)
+    ink = np.clip(ink - centre - NOISE_FLOOR * noise, 0, None)
     return (remove_ruled_lines(ink) * 255.0).astype(np.float32)
+
+
+def paper_noise(ink: np.ndarray) -> tuple[float, float]:
+    """The centre and the spread of the ink measured on bare paper, robustly: the median and
+    the median absolute deviation (x 1.4826, a normal's standard deviation) where paper is most
+    of the image. Where the median is itself ink (a digit cropped tightly, more ink than paper),
+    from the lightest quarter instead: for normal noise of spread s around c, the 5th and 25th
+    percentiles are c - 1.645 s and c - 0.674 s."""
+    median = float(np.median(ink))
+    if median < MOSTLY_INK:
+        return median, 1.4826 * float(np.median(np.abs(ink - median)))
+    low5, low25 = np.percentile(ink, [5, 25])
+    noise = float(low25 - low5) / 0.971
+    return float(low25) + 0.674 * noise, noise
 
 
 def shrink(gray: np.ndarray) -> np.ndarray:

@@ -74,8 +74,9 @@ def first_dense_over_pixels(explanation: Explanation) -> int | None:
     return output.index if output.layer.in_features == PIXELS else None
 
 
-def explanation_json(explanation: Explanation) -> bytes:
-    """The JSON body answering ``/api/explain`` for one digit (explanations of N = 1)."""
+def explanation_json(explanation: Explanation, is_digit: bool) -> bytes:
+    """The JSON body answering ``/api/explain`` for one digit (explanations of N = 1), with the
+    digit detector's verdict."""
     layers = [layer_view(output) for output in explanation.layers]
     dense = first_dense_over_pixels(explanation)
     if dense is not None:
@@ -84,6 +85,7 @@ def explanation_json(explanation: Explanation) -> bytes:
         "digit": int(explanation.probabilities[0].argmax()),
         "probabilities": [round(float(p), 6) for p in explanation.probabilities[0]],
         "input28": explanation.inputs[0].astype(np.uint8),
+        "is_digit": is_digit,
         "target": int(explanation.targets[0]),
         "score": round(float(explanation.scores[0]), 4),
         "layers": layers,

@@ -15,6 +15,10 @@ class Prediction(BaseModel):
     digit: int = Field(description="The most probable class.")
     probabilities: list[float] = Field(description="One probability per class, summing to 1.")
     input28: list[list[int]] = Field(description="The 28x28 grey levels (0-255) the model saw.")
+    is_digit: bool = Field(
+        description="Whether the digit detector takes it for a digit at all (false for letters, "
+        "shapes, scribbles, dots, smudges); digit is then only the closest class."
+    )
 
 
 class LayerView(BaseModel):
@@ -52,6 +56,12 @@ class ModelInfo(BaseModel):
     test_accuracy: float | None
 
 
+class Correction(BaseModel):
+    saved: str = Field(description="Where the image was saved in the folder: DIGIT/NAME.png.")
+    folder: str = Field(description="The folder of the person's digits.")
+    count: int = Field(description="How many images the folder holds now.")
+
+
 class ErrorMessage(BaseModel):
     error: str
 
@@ -60,6 +70,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage, "description": description}
     for status, description in [
         (400, "Malformed JSON or base64, or damaged image data"),
+        (404, "No such model (?model=), or corrections are not saved here"),
+        (409, "The folder of corrections is full or cannot be written"),
         (413, "Body over 2 MB, or an image over the pixel limit"),
         (415, "Not an image, or not JSON / multipart"),
         (422, "No ink found: a blank drawing"),

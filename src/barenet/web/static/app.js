@@ -1,7 +1,9 @@
 // The drawing page: pointer strokes on a canvas, sent while drawing (at most one request in
 // flight, at most one every THROTTLE_MS), and the answer drawn as bars and a 28x28 grid. With
 // "Inside the network" open, the page asks /api/explain (the same answer plus every layer's
-// output and the saliency, drawn by inside.js); closed, the lighter /api/predict.
+// output and the saliency, drawn by inside.js); closed, the lighter /api/predict. A misread
+// drawing can be saved under the right digit (/api/corrections), to fine-tune a model on later;
+// with several models served, a menu switches between them (?model=NAME).
 import { clearInside, measureSince, showInside } from "./inside.js";
 
 const THROTTLE_MS = 150;
@@ -12,6 +14,11 @@ const digitOut = document.getElementById("digit");
 const bars = document.getElementById("bars");
 const errorOut = document.getElementById("error");
 const inside = document.getElementById("inside");
+const notDigit = document.getElementById("not-digit");
+const correctForm = document.getElementById("correct");
+const correctDigit = document.getElementById("correct-digit");
+const correctStatus = document.getElementById("correct-status");
+const modelChoice = document.getElementById("model-choice");
 
 let drawing = false;
 let last = null;
@@ -29,6 +36,9 @@ function clearPad() {
   generation += 1;
   digitOut.textContent = "?";
   delete digitOut.dataset.digit;
+  notDigit.hidden = true;
+  correctForm.hidden = true;
+  correctStatus.textContent = "";
   errorOut.textContent = "";
   showBars(null);
   seen.clearRect(0, 0, 28, 28);
@@ -101,7 +111,8 @@ function schedule(final = false) {
 async function send(body, contentType) {
   inFlight = true;
   const asked = generation;
-  const endpoint = inside.open ? "/api/explain" : "/api/predict";
+  const model = modelChoice.value ? `?model=${encodeURIComponent(modelChoice.value)}` : "";
+  const endpoint = (inside.open ? "/api/explain" : "/api/predict") + model;
   try {
     const headers = contentType ? { "Content-Type": contentType } : {};
     const started = performance.now();
@@ -126,8 +137,15 @@ async function send(body, contentType) {
 }
 
 function show(answer) {
-  digitOut.textContent = String(answer.digit);
+  digitOut.textContent = answer.is_digit ? String(answer.digit) : "?";
   digitOut.dataset.digit = String(answer.digit);
+  digitOut.dataset.isDigit = String(answer.is_digit);
+  notDigit.hidden = answer.is_digit;
+  notDigit.textContent =
+    `That doesn't look like a digit (closest: ${answer.digit}, ` +
+    `${Math.round(100 * answer.probabilities[answer.digit])}%).`;
+  correctForm.hidden = false;
+  correctStatus.textContent = "";
   showBars(answer.probabilities, answer.digit);
   const pixels = seen.createImageData(28, 28);
   answer.input28.flat().forEach((value, i) => {
@@ -193,20 +211,59 @@ fileInput.addEventListener("change", () => {
   fileInput.value = "";
 });
 
+// "Wrong? It was a ...": the drawing as it is on the pad, saved under the digit chosen.
+correctForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { image: pad.toDataURL("image/png"), digit: Number(correctDigit.value) };
+  correctStatus.textContent = "Saving…";
+  try {
+    const response = await fetch("/api/corrections", {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json" },
+    });
+    const answer = await response.json();
+    correctStatus.textContent = response.ok
+      ? `Saved as a ${body.digit} (${answer.count} in your digits, ${answer.folder}).`
+      : answer.error || `The server answered ${response.status}.`;
+  } catch (problem) {
+    correctStatus.textContent = `Cannot reach the server: ${problem.message}`;
+  }
+});
+
+let models = [];
+
+function describeModel(model) {
+  const parts = [`Model: ${model.name}`, `${model.parameters.toLocaleString()} parameters`];
+  if (model.training_data) parts.push(`trained on ${model.training_data}`);
+  if (model.test_accuracy != null) {
+    parts.push(`${(100 * model.test_accuracy).toFixed(2)}% test accuracy`);
+  }
+  return parts.join(" · ");
+}
+
 async function loadModelInfo() {
   const info = document.getElementById("model-info");
   try {
-    const model = await (await fetch("/api/model")).json();
-    const parts = [`Model: ${model.name}`, `${model.parameters.toLocaleString()} parameters`];
-    if (model.training_data) parts.push(`trained on ${model.training_data}`);
-    if (model.test_accuracy != null) {
-      parts.push(`${(100 * model.test_accuracy).toFixed(2)}% test accuracy`);
+    models = await (await fetch("/api/models")).json();
+    info.textContent = describeModel(models[0]);
+    if (models.length > 1) {
+      modelChoice.replaceChildren(
+        ...models.map((model) => new Option(model.name, model.name)),
+      );
+      document.getElementById("model-switch").hidden = false;
     }
-    info.textContent = parts.join(" · ");
   } catch (problem) {
     info.textContent = "Could not load the model's description.";
   }
 }
+
+// Another model reads the same drawing at once.
+modelChoice.addEventListener("change", () => {
+  const model = models.find((each) => each.name === modelChoice.value);
+  if (model) document.getElementById("model-info").textContent = describeModel(model);
+  schedule(true);
+});
 
 // Opening the inside view fills it at once for what is already drawn.
 inside.addEventListener("toggle", () => inside.open && schedule(true));

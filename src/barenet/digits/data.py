@@ -1,0 +1,31 @@
+"""Every source of labelled digits ``--data`` takes: those ``datasets.load_data`` reads (IDX,
+``.npz``, CSV, the shipped MNIST) and a person's ``DIGIT/NAME.png`` folder of images
+(``folders.py``), whose images need the application's preparation of a person's image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from barenet.datasets import DataError, Dataset, load_data, load_images
+from barenet.digits.folders import is_digit_folder, load_digit_folder
+
+
+def load_digit_data(path: str | Path | None = None, *, test_elsewhere: bool = False) -> Dataset:
+    """``datasets.load_data``, and a ``DIGIT/NAME.png`` folder too."""
+    if path is not None and is_digit_folder(Path(path)):
+        if test_elsewhere:
+            raise DataError(f"{path} is a folder of images; --no-test-split is for a CSV.")
+        return load_digit_folder(path)
+    return load_data(path, test_elsewhere=test_elsewhere)
+
+
+def load_digit_images(path: str | Path) -> tuple[np.ndarray, str]:
+    """``datasets.load_images`` (the images to predict in a data source), and every image of a
+    ``DIGIT/NAME.png`` folder, its test split and training split alike."""
+    if is_digit_folder(Path(path)):
+        data = load_digit_folder(path)
+        images = np.concatenate([data.x_train, data.x_test])
+        return images, f"the {len(images):,} images of {path}"
+    return load_images(path)
