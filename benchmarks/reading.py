@@ -104,7 +104,9 @@ def non_digit_sets(count: int) -> dict[str, tuple[np.ndarray, int]]:
     sets: dict[str, tuple[np.ndarray, int]] = {}
     for photo_share, how in ((0.0, "drawn"), (1.0, "photographed")):
         for kind in KINDS:
-            prepared, _ = prepared_non_digits(count, np.random.default_rng(77), photo_share, (kind,))
+            prepared, _ = prepared_non_digits(
+                count, np.random.default_rng(77), photo_share, (kind,)
+            )
             sets[f"{kind}, {how}"] = (prepared.inputs, prepared.blank)
     if FONTS:
         sets["letters in fonts (unseen)"] = font_letters(count, np.random.default_rng(5))
@@ -187,14 +189,14 @@ def main() -> None:
     others = non_digit_sets(args.count // 4)
     threshold = detection_threshold(shipped_detector())
     lines = [
-        "## Reading people's digits: photos and \"not a digit\"",
+        '## Reading people\'s digits: photos and "not a digit"',
         "",
         f"Measured on {datetime.date.today()} by `python benchmarks/reading.py` on "
         f"{platform.processor() or platform.machine()} ({args.count} images per digit set, "
         f"{args.count // 4} per non-digit set; shipped CNN and digit detector, threshold "
         f"{threshold:.3f}).",
         "",
-        "| digits | read correctly | rejected as \"not a digit\" |",
+        '| digits | read correctly | rejected as "not a digit" |',
         "|---|---|---|",
     ]
     for name, (inputs, kept) in digits.items():
