@@ -8,6 +8,7 @@ import pytest
 from barenet.datasets import load_mnist
 from barenet.digits.imaging import MIN_CONTRAST, load_digit
 from barenet.digits.ink import (
+    even_margin,
     find_ink,
     ink_box,
     ink_is_dark,
@@ -43,15 +44,15 @@ def test_square_filters_match_a_plain_loop():
 
 def test_polarity_under_a_strong_gradient():
     image = with_stroke(lit_paper(darkest=0.6))
-    assert ink_is_dark(image, shrink(image))
-    assert not ink_is_dark(255 - image, shrink(255 - image))
+    assert ink_is_dark(image, shrink(image), even_margin(image))
+    assert not ink_is_dark(255 - image, shrink(255 - image), even_margin(255 - image))
 
 
 def test_polarity_of_a_clean_drawing_with_wide_strokes():
     image = np.full((64, 64), 255.0)
     image[8:56, 10:50] = 0  # ink covers most of the image, but the margin is even
-    assert ink_is_dark(image, shrink(image))
-    assert not ink_is_dark(255 - image, shrink(255 - image))
+    assert ink_is_dark(image, shrink(image), even_margin(image))
+    assert not ink_is_dark(255 - image, shrink(255 - image), even_margin(255 - image))
 
 
 def test_unevenly_lit_paper_holds_no_ink():

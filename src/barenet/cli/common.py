@@ -22,6 +22,16 @@ stdout = Console(highlight=False, markup=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
+def unique_name(stem: str, suffix: str, taken: set[str]) -> str:
+    """``stem + suffix``, or ``stem-2 + suffix`` and so on if that is ``taken``; added to it."""
+    name, number = f"{stem}{suffix}", 1
+    while name in taken:
+        number += 1
+        name = f"{stem}-{number}{suffix}"
+    taken.add(name)
+    return name
+
+
 def emit_json(payload: Any) -> None:
     """Print ``payload`` as the only thing on standard output (for ``--json``); a NaN or an
     infinity becomes ``null``, since strict JSON parsers reject bare ``NaN``."""

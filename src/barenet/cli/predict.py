@@ -10,7 +10,7 @@ import click
 import numpy as np
 from rich.markup import escape
 
-from barenet.cli.common import emit_json, stderr, stdout
+from barenet.cli.common import emit_json, stderr, stdout, unique_name
 from barenet.cli.options import json_option, model_option
 from barenet.digits.data import load_digit_images
 from barenet.digits.imaging import IMAGE_SUFFIXES, ImageError, save_preview_png
@@ -57,12 +57,7 @@ def expand_paths(paths: tuple[str, ...]) -> list[Path]:
 def preview_name(path: Path, taken: set[str]) -> str:
     """``NAME.28x28.png`` for ``NAME.png``; ``NAME-2.28x28.png`` and so on when ``a.png`` and
     ``a.jpg`` (or two folders' ``a.png``) would write the same preview."""
-    name, number = f"{path.stem}.28x28.png", 1
-    while name in taken:
-        number += 1
-        name = f"{path.stem}-{number}.28x28.png"
-    taken.add(name)
-    return name
+    return unique_name(path.stem, ".28x28.png", taken)
 
 
 def read_file(

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from barenet.cli.common import stderr
+from barenet.cli.common import stderr, unique_name
 from barenet.cli.options import MODEL_HELP
 from barenet.digits.folders import default_folder
 from barenet.digits.shipped import open_model
@@ -49,14 +49,8 @@ def is_loopback(host: str) -> bool:
 
 def unique_names(paths: list[Path]) -> list[str]:
     """The page's name of each model file: its file name, numbered when two are the same."""
-    names: list[str] = []
-    for path in paths:
-        name, number = path.name, 1
-        while name in names:
-            number += 1
-            name = f"{path.stem}-{number}{path.suffix}"
-        names.append(name)
-    return names
+    taken: set[str] = set()
+    return [unique_name(path.stem, path.suffix, taken) for path in paths]
 
 
 def address_url(host: str, port: int) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from barenet.datasets import DataError, Dataset, load_data, load_images
-from barenet.digits.folders import is_digit_folder, load_digit_folder
+from barenet.digits.folders import is_digit_folder, load_digit_folder, read_folder
 
 
 def load_digit_data(path: str | Path | None = None, *, test_elsewhere: bool = False) -> Dataset:
@@ -22,10 +22,12 @@ def load_digit_data(path: str | Path | None = None, *, test_elsewhere: bool = Fa
 
 
 def load_digit_images(path: str | Path) -> tuple[np.ndarray, str]:
-    """``datasets.load_images`` (the images to predict in a data source), and every image of a
-    ``DIGIT/NAME.png`` folder, its test split and training split alike."""
-    if is_digit_folder(Path(path)):
-        data = load_digit_folder(path)
-        images = np.concatenate([data.x_train, data.x_test])
-        return images, f"the {len(images):,} images of {path}"
+    """``datasets.load_images`` (the images to predict in a data source), and the images of a
+    ``DIGIT/NAME.png`` folder in the order of its files (digit, then name); of its ``test/``
+    when it has ``train/`` and ``test/``, as an IDX folder gives its test split."""
+    path = Path(path)
+    if is_digit_folder(path):
+        split = path / "test" if (path / "train").is_dir() and (path / "test").is_dir() else path
+        images, _ = read_folder(split)
+        return images, f"the {len(images):,} images of {split}"
     return load_images(path)

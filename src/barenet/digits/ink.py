@@ -18,6 +18,8 @@ margin's grey, as wide as its strokes may be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 WORKING_SIDE = 96  # the longer side of the shrunken copy the paper is estimated on, in pixels
@@ -37,8 +39,9 @@ def even_margin(gray: np.ndarray) -> float | None:
     return float(median) if high - low <= EVEN_MARGIN else None
 
 
-def ink_is_dark(gray: np.ndarray, small: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper, from the image ``(H, W)`` and a shrunken copy.
+def ink_is_dark(gray: np.ndarray, small: np.ndarray, margin: float | None) -> bool:
+    """Whether the ink is darker than the paper, from the image ``(H, W)``, a shrunken copy and
+    its ``even_margin``.
 
     With an even margin, the ink is on the other side of the image's mean from it. A photo's
     margin is unevenly lit, so take away the slow changes from the shrunken copy (the image
@@ -46,7 +49,6 @@ def ink_is_dark(gray: np.ndarray, small: np.ndarray) -> bool:
     one side only, so the sign of the third moment (the skew) of the remainder says which side
     the ink is on.
     """
-    margin = even_margin(gray)
     if margin is not None:
         return margin >= float(gray.mean())
     remainder = small - _separable(small, _window(small), np.mean)
@@ -60,10 +62,10 @@ def find_ink(gray: np.ndarray) -> np.ndarray:
     An image with an even margin is a drawing or a scan: its paper is that margin's grey
     everywhere, however wide the strokes. Otherwise the paper is estimated pixel by pixel.
     """
-    small = shrink(gray)
-    if not ink_is_dark(gray, small):  # from here on the ink is the dark side
+    small, margin = shrink(gray), even_margin(gray)
+    if not ink_is_dark(gray, small, margin):  # from here on the ink is the dark side
         gray, small = 255.0 - gray, 255.0 - small
-    margin = even_margin(gray)
+        margin = None if margin is None else 255.0 - margin
     if margin is not None:
         paper = np.full(gray.shape, margin, np.float32)
     else:
@@ -129,14 +131,14 @@ def min_filter(values: np.ndarray, window: int) -> np.ndarray:
     return _separable(values, window, np.min)
 
 
-def _separable(values: np.ndarray, window: int, reduce: np.ufunc | object) -> np.ndarray:
+def _separable(values: np.ndarray, window: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
     half = window // 2
     for axis in (0, 1):
         pad = [(0, 0), (0, 0)]
         pad[axis] = (half, half)
         padded = np.pad(values, pad, mode="edge")
         views = np.lib.stride_tricks.sliding_window_view(padded, window, axis=axis)
-        values = reduce(views, axis=-1)  # type: ignore[operator]
+        values = reduce(views, axis=-1)
     return values
 
 

@@ -95,15 +95,12 @@ async def _read_image_bytes(request: Request) -> bytes:
         if upload is None or isinstance(upload, str):
             raise ApiError(400, "The multipart form needs an image file in the field 'file'.")
         data = await upload.read()
-    elif content_type == "application/json":
-        data = json_image(json_body(await request.body()))
-    else:
-        raise ApiError(
-            415, 'Send JSON {"image": "<data URL>"} or a multipart/form-data file upload.'
-        )
-    if not data:
-        raise ApiError(400, "The image is empty.")
-    return data
+        if not data:
+            raise ApiError(400, "The image is empty.")
+        return data
+    if content_type == "application/json":
+        return json_image(json_body(await request.body()))
+    raise ApiError(415, 'Send JSON {"image": "<data URL>"} or a multipart/form-data file upload.')
 
 
 def json_body(body: bytes) -> object:
