@@ -18,6 +18,7 @@ margin's grey, as wide as its strokes may be.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +28,7 @@ STROKE_SHARE = 1 / 6  # the widest pen stroke, as a share of that side: the clos
 NOISE_FLOOR = 4.0  # ink weaker than this many standard deviations of the paper's noise is not ink
 EVEN_MARGIN = 12  # grey levels across the border (10th to 90th percentile) of a clean margin
 MOSTLY_INK = 0.1  # a median ink above this means ink covers more of the image than paper
+SAMPLE_PIXELS = 250_000  # robust statistics of a larger image are taken on a grid of this many
 LINE_COVER = 0.85  # a ruled line crosses at least this share of the image
 STRAY_INK = 0.01  # the share of the ink mass the box around a digit may leave out
 
@@ -81,7 +83,8 @@ def paper_noise(ink: np.ndarray) -> tuple[float, float]:
     the median absolute deviation (x 1.4826, a normal's standard deviation) where paper is most
     of the image. Where the median is itself ink (a digit cropped tightly, more ink than paper),
     from the lightest quarter instead: for normal noise of spread s around c, the 5th and 25th
-    percentiles are c - 1.645 s and c - 0.674 s."""
+    percentiles are c - 1.645 s and c - 0.674 s. Measured on at most ``SAMPLE_PIXELS`` of them."""
+    ink = ink[:: _step(ink.size), :: _step(ink.size)]
     median = float(np.median(ink))
     if median < MOSTLY_INK:
         return median, 1.4826 * float(np.median(np.abs(ink - median)))
@@ -146,12 +149,20 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     """Subtract lines that run across the whole image, horizontal or vertical (ruled and squared
     paper): a row's line is the ink that at least ``LINE_COVER`` of the row has. A pen stroke
     never covers that much of a row, so digits keep their ink, less the line where they cross.
+    In a large image each row's share is measured on every few pixels along it.
     """
     quantile = 100 * (1 - LINE_COVER)
-    rows = np.percentile(ink, quantile, axis=1, keepdims=True)  # (H, 1)
+    step = _step(ink.size)
+    rows = np.percentile(ink[:, ::step], quantile, axis=1, keepdims=True)  # (H, 1)
     ink = np.clip(ink - rows, 0, None)
-    columns = np.percentile(ink, quantile, axis=0, keepdims=True)  # (1, W)
+    columns = np.percentile(ink[::step], quantile, axis=0, keepdims=True)  # (1, W)
     return np.clip(ink - columns, 0, None)
+
+
+def _step(size: int) -> int:
+    """The stride, along each axis, that leaves at most about ``SAMPLE_PIXELS`` of ``size``
+    pixels to measure statistics on (1: all of them, for images up to about 500x500)."""
+    return max(1, math.ceil(math.sqrt(size / SAMPLE_PIXELS)))
 
 
 def ink_box(mask: np.ndarray) -> tuple[slice, slice]:
