@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.augment import RandomAffine, bilinear
+from barenet.augment import (
+    Combined,
+    ElasticDistortion,
+    PixelMap,
+    RandomAffine,
+    bilinear,
+    gaussian_matrix,
+    get_augmentation,
+    pixel_grid,
+)
 
 
 @pytest.fixture
@@ -106,3 +115,71 @@ def test_fit_augments_training_batches_only_and_reproducibly(digits, rng):
     assert seen[:3] == [(16, 28, 28)] * 3 and len(seen) == 2 * 2 * 3  # 48 training images a run
     for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_gaussian_matrix_is_a_zero_padded_normalised_convolution():
+    matrix = gaussian_matrix(28, sigma=4.0)
+    impulse = np.zeros(28, np.float32)
+    impulse[14] = 1
+    response = matrix @ impulse  # the kernel itself, centred on pixel 14
+    assert response.argmax() == 14 and np.allclose(response[10:14], response[18:14:-1])
+    assert response.sum() == pytest.approx(1.0, abs=1e-3)  # all of it falls inside 28 pixels
+    assert 0.5 < (matrix @ np.ones(28, np.float32))[0] < 0.6  # about half of it at an end
+    expected = np.exp(-1 / (2 * 4.0**2))  # one pixel away, relative to the centre
+    assert response[15] / response[14] == pytest.approx(expected, rel=1e-5)
+
+
+def test_elastic_moves_are_smooth_seeded_and_scaled_by_alpha(digits):
+    elastic = ElasticDistortion(alpha=34, sigma=4)
+    rows, cols = pixel_grid(28, 28)
+    src_y, src_x = elastic.source_coordinates(500, 28, 28, np.random.default_rng(2))
+    dy, dx = src_y - rows, src_x - cols
+    assert src_y.shape == (500, 28, 28) and src_y.dtype == np.float32
+    # Simard's setting moves pixels by about 1.3 pixels (standard deviation), neighbours alike.
+    assert 0.8 < dy[:, 8:20, 8:20].std() < 2.0 and 0.8 < dx[:, 8:20, 8:20].std() < 2.0
+    neighbours = np.corrcoef(dy[:, 14, 14], dy[:, 14, 15])[0, 1]
+    assert neighbours > 0.95, neighbours
+    weaker = ElasticDistortion(alpha=17, sigma=4)
+    half_y, _ = weaker.source_coordinates(500, 28, 28, np.random.default_rng(2))
+    np.testing.assert_allclose(half_y - rows, dy / 2, atol=1e-5)
+    first = elastic(digits, np.random.default_rng(5))
+    np.testing.assert_array_equal(first, elastic(digits, np.random.default_rng(5)))
+    assert first.shape == digits.shape and not np.allclose(first, digits, atol=1)
+    ratio = first.sum(axis=(1, 2)) / digits.sum(axis=(1, 2))
+    assert ratio.min() > 0.6 and ratio.max() < 1.5, ratio
+    np.testing.assert_allclose(ElasticDistortion(alpha=0)(digits, np.random.default_rng(1)), digits)
+
+
+def test_combined_maps_add_their_displacements_and_read_once():
+    class FixedShift(PixelMap):
+        def __init__(self, dy: float, dx: float) -> None:
+            self.dy, self.dx = dy, dx
+
+        def source_coordinates(self, n, h, w, rng):
+            rows, cols = pixel_grid(h, w)
+            return np.broadcast_to(rows + self.dy, (n, h, w)), np.broadcast_to(
+                cols + self.dx, (n, h, w)
+            )
+
+    image = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 6, 6)
+    both = Combined([FixedShift(1, 0), FixedShift(0, 2)])(image, np.random.default_rng(0))
+    np.testing.assert_array_equal(both[:, :5, :4], image[:, 1:, 2:])
+    with pytest.raises(ValueError, match="one or more pixel maps"):
+        Combined([FixedShift(0, 1), object()])
+
+
+def test_augmentations_by_name():
+    assert get_augmentation("none") is None
+    assert isinstance(get_augmentation("affine"), RandomAffine)
+    assert isinstance(get_augmentation("elastic"), ElasticDistortion)
+    both = get_augmentation("affine+elastic")
+    assert isinstance(both, Combined) and [type(m) for m in both.maps] == [
+        RandomAffine,
+        ElasticDistortion,
+    ]
+    with pytest.raises(ValueError, match="Unknown augmentation 'warp'. Expected one of: affine"):
+        get_augmentation("warp")
+    with pytest.raises(ValueError, match="alpha >= 0"):
+        ElasticDistortion(alpha=-1)
+    with pytest.raises(ValueError, match="sigma > 0"):
+        ElasticDistortion(sigma=0)

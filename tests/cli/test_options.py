@@ -1,9 +1,12 @@
 """Shared options: choices read from the registries when used, presets with options on top."""
 
+import dataclasses
+
 import click
 import pytest
 
 from barenet.cli.options import RegistryChoice, config_from_options, parse_batch_size
+from barenet.digits.config import TrainConfig
 from barenet.digits.presets import get_preset
 
 
@@ -34,3 +37,30 @@ def test_batch_size_is_a_number_or_full():
 def test_batch_size_zero_or_negative_is_refused(text):
     with pytest.raises(click.BadParameter, match="expected a positive number or 'full'"):
         parse_batch_size(None, None, text)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "augment"),
+    [
+        (["--preset", "cnn"], "affine"),
+        (["--preset", "cnn", "--augment"], "affine"),
+        (["--augment", "elastic"], "elastic"),
+        (["--augment", "affine+elastic", "--epochs", "2"], "affine+elastic"),
+        (["--preset", "cnn", "--no-augment"], "none"),
+        (["--preset", "cnn", "--augment", "none"], "none"),
+    ],
+)
+def test_augment_takes_a_name_and_alone_means_affine(arguments, augment):
+    from barenet.cli.train import train_command
+
+    params = train_command.make_context("train", arguments).params
+    fields = {field.name for field in dataclasses.fields(TrainConfig)} | {"no_augment"}
+    options = {key: value for key, value in params.items() if key in fields}
+    assert config_from_options(params["preset"], options).augment == augment
+
+
+def test_an_unknown_augmentation_is_a_usage_error():
+    from barenet.cli.train import train_command
+
+    with pytest.raises(click.BadParameter, match="'warp' is not one of 'none', 'affine'"):
+        train_command.make_context("train", ["--augment", "warp"])

@@ -90,7 +90,7 @@ def test_train_a_small_cnn_with_every_conv_option(tmp_path):
     assert names[:6] == ["Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "ReLU", "MaxPool2D"]
     assert model.layers[2].get_config()["kernel_size"] == 3 and "BatchNorm1d" in names
     config = model.metadata["config"]
-    assert config["conv"] == [4, 8] and config["augment"] and config["batch_norm"]
+    assert config["conv"] == [4, 8] and config["augment"] == "affine" and config["batch_norm"]
     assert "conv3x3x4-maxpool-conv3x3x8-maxpool-fc16-fc10 with batch norm" in result.stderr
 
 

@@ -23,6 +23,7 @@ def test_defaults_are_valid_and_replace_makes_a_new_config():
         ({"optimizer": "lion"}, "--optimizer must be sgd | momentum"),
         ({"schedule": "step"}, "--schedule must be constant | cosine"),
         ({"init": "orthogonal"}, "--init must be uniform | normal"),
+        ({"augment": "mixup"}, r"--augment must be none \| affine \| elastic \| affine\+elastic"),
         ({"epochs": 0}, "--epochs must be at least 1"),
         ({"batch_size": 0}, "--batch-size must be at least 1, or 'full'"),
         ({"train_limit": 0}, "--train-limit must be at least 1"),
@@ -34,6 +35,12 @@ def test_defaults_are_valid_and_replace_makes_a_new_config():
 def test_out_of_range_options_are_named(changes, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**changes).validate()
+
+
+def test_a_yes_or_no_augment_from_an_older_model_file_names_its_augmentation():
+    assert TrainConfig(augment=True).augment == "affine"
+    assert TrainConfig(augment=False).augment == "none"
+    assert TrainConfig(augment="affine+elastic").replace(seed=1).augment == "affine+elastic"
 
 
 def test_widths_parse_with_commas_or_dashes():

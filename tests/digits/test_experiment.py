@@ -30,11 +30,19 @@ def test_seeds_follow_each_other_and_every_run_is_reported(tiny_digits):
 
 def test_vary_makes_a_grid_and_reads_each_kind_of_value():
     variants = parse_vary(
-        ["layers=784-32-10|784,64,10", "batch-size=full,32", "augment=yes"], SMALL
+        ["layers=784-32-10|784,64,10", "batch-size=full,32", "batch-norm=yes", "augment=elastic"],
+        SMALL,
     )
     assert len(variants) == 4
-    assert variants[0] == {"layers": [784, 32, 10], "batch_size": None, "augment": True}
-    assert describe(variants[3]) == "layers=784-64-10 batch_size=32 augment=True"
+    assert variants[0] == {
+        "layers": [784, 32, 10],
+        "batch_size": None,
+        "batch_norm": True,
+        "augment": "elastic",
+    }
+    assert describe(variants[3]) == (
+        "layers=784-64-10 batch_size=32 batch_norm=True augment=elastic"
+    )
     assert describe({}) == "base"
 
 
@@ -44,7 +52,7 @@ def test_vary_makes_a_grid_and_reads_each_kind_of_value():
         ("learning-rate", "expects KEY=V1,V2"),
         ("speed=1,2", "unknown option 'speed'"),
         ("epochs=one,two", "cannot read the values of epochs"),
-        ("augment=true,maybe", "cannot read the values of augment"),
+        ("batch-norm=true,maybe", "cannot read the values of batch_norm"),
     ],
 )
 def test_bad_vary_specs_say_what_is_wrong(spec, message):

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from barenet.activations import ACTIVATIONS
+from barenet.augment import NO_AUGMENTATION, augmentation_names
 from barenet.digits.config import TrainConfig, output_names, parse_widths
 from barenet.digits.presets import DEFAULT_PRESET, get_preset
 from barenet.digits.quirks import QUIRKS
@@ -111,10 +112,15 @@ TRAINING_OPTIONS: list[Decorator] = [
         help="Batch normalization after each convolution and hidden dense layer.",
     ),
     click.option(
-        "--augment/--no-augment",
-        default=None,
-        help="Randomly shift, rotate and scale the training images.",
+        "--augment",
+        type=RegistryChoice(augmentation_names),
+        is_flag=False,
+        flag_value="affine",
+        help="Move the training images' pixels at random: affine (shifts, rotations, "
+        "scalings; the default of a bare --augment), elastic (Simard's elastic distortions), "
+        "both, or none.",
     ),
+    click.option("--no-augment", is_flag=True, default=None, hidden=True),  # = --augment none
     click.option("--activation", type=RegistryChoice(ACTIVATIONS.keys), help="Hidden activation."),
     click.option("--output", type=RegistryChoice(output_names), help="Output activation."),
     click.option("--loss", type=RegistryChoice(LOSSES.keys), help="Loss function."),
@@ -165,6 +171,8 @@ def config_from_options(preset: str | None, options: dict[str, Any]) -> TrainCon
     """The preset's config with every option the user gave applied on top."""
     config = get_preset(preset or DEFAULT_PRESET).config
     changes = {key: value for key, value in options.items() if value is not None}
+    if changes.pop("no_augment", False):
+        changes["augment"] = NO_AUGMENTATION
     if changes.get("batch_size") == "full":
         changes["batch_size"] = None
     config = config.replace(**changes)

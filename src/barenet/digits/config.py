@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from barenet.activations import ACTIVATIONS
+from barenet.augment import NO_AUGMENTATION, augmentation_names
 from barenet.digits.quirks import check_quirks
 from barenet.initializers import INITIALIZERS
 from barenet.losses import LOSSES
@@ -52,7 +53,7 @@ class TrainConfig:
     conv: list[int] = field(default_factory=list)  # channels of conv blocks after the input
     kernel_size: int = 5  # of every convolution (no padding, stride 1; 2x2 max pooling after)
     batch_norm: bool = False  # after every convolution and hidden dense layer
-    augment: bool = False  # random shifts, rotations and scalings of the training images
+    augment: str = NO_AUGMENTATION  # training images moved at random: augmentation_names()
     activation: str = "relu"  # after every hidden layer: a name in ACTIVATIONS
     output: str = "softmax"  # after the last layer: a name in ACTIVATIONS, or "none"
     loss: str = "cross_entropy"  # a name in LOSSES
@@ -74,6 +75,11 @@ class TrainConfig:
     shuffle: bool = True  # a new random order each epoch (False: the data's order, every epoch)
     quirks: list[str] = field(default_factory=list)  # tutorial mistakes to reproduce: QUIRKS
 
+    def __post_init__(self) -> None:
+        # Model files from before elastic distortions stored augment as a yes/no (yes: affine).
+        if isinstance(self.augment, bool):
+            self.augment = "affine" if self.augment else NO_AUGMENTATION
+
     def validate(self) -> None:
         """Raise ValueError with the offending option when a value is out of range.
 
@@ -92,6 +98,7 @@ class TrainConfig:
             (self.optimizer in OPTIMIZERS, "optimizer", one_of(OPTIMIZERS)),
             (self.schedule in SCHEDULES, "schedule", one_of(SCHEDULES)),
             (self.init in INITIALIZERS, "init", one_of(INITIALIZERS)),
+            (self.augment in augmentation_names(), "augment", one_of(augmentation_names())),
             (self.bias_init in INITIALIZERS, "bias-init", one_of(INITIALIZERS)),
             (all(c >= 1 for c in self.conv), "conv", "positive channel counts, e.g. 32,64"),
             (self.kernel_size >= 1, "kernel-size", "at least 1"),

@@ -28,7 +28,7 @@ from barenet.digits.recipe import train
 from barenet.model import Sequential
 
 DETECTOR_CONFIG = TrainConfig(
-    layers=[784, 64, 2], conv=[8, 16], epochs=6, batch_size=128, augment=True, seed=0
+    layers=[784, 64, 2], conv=[8, 16], epochs=6, batch_size=128, augment="affine", seed=0
 )
 TRAIN_DIGITS = 50_000  # MNIST training images the detector learns from; the rest validate
 DIGITS_REJECTED = 0.005  # the share of validation digits the threshold may reject

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from barenet.activations import get_activation
-from barenet.augment import RandomAffine
+from barenet.augment import get_augmentation
 from barenet.callbacks import Callback, History
 from barenet.conv import Conv2D, MaxPool2D
 from barenet.datasets import Dataset
@@ -207,7 +207,7 @@ def train(
                 callbacks=[*monitors, *callbacks],
                 verbose=0,
                 seed=config.seed,
-                augment=RandomAffine() if config.augment else None,
+                augment=get_augmentation(config.augment),
                 initial_epoch=initial_epoch,
             )
     except KeyboardInterrupt:
