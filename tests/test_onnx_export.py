@@ -102,6 +102,19 @@ def test_the_shipped_models_on_all_10000_test_images(shipped_model, tmp_path, te
     assert np.abs(probabilities - expected).max() < 1e-5
 
 
+def test_an_ensemble_exports_as_its_members_and_their_mean(tmp_path, test_images):
+    rng = np.random.default_rng(4)
+    members = []
+    for name in ("relu-dropout-softmax", "cnn-every-image-layer"):
+        member = with_statistics(bn.Sequential(small_models(rng)[name]), rng)
+        members.append(member)
+    pair = bn.ensemble(members)
+    (probabilities,) = session(pair, tmp_path).run(None, {"input": test_images[:64].astype("f4")})
+    expected = np.mean([m.predict_proba(test_images[:64]) for m in members], axis=0)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    np.testing.assert_allclose(pair.predict_proba(test_images[:64]), expected, atol=1e-6)
+
+
 def test_names_shapes_and_types_are_documented_ones(tmp_path):
     rng = np.random.default_rng(2)
     softmax = with_statistics(bn.Sequential(small_models(rng)["relu-dropout-softmax"]), rng)

@@ -24,6 +24,7 @@ from barenet.callbacks import (
     TrainingCheckpoint,
 )
 from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
+from barenet.ensemble import Ensemble, ensemble
 from barenet.explaining import Explanation, LayerOutput, explain
 from barenet.gradcheck import check_gradients, gradient_errors
 from barenet.initializers import INITIALIZERS, get_initializer
@@ -64,6 +65,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "EarlyStopping",
+    "Ensemble",
     "Explanation",
     "Flatten",
     "History",
@@ -90,6 +92,7 @@ __all__ = [
     "TrainingDiverged",
     "__version__",
     "check_gradients",
+    "ensemble",
     "explain",
     "get_activation",
     "get_initializer",

@@ -421,8 +421,7 @@ def _check_layer_sizes(
     in its config, e.g. in_features x out_features) exceed what the file's arrays could hold:
     a small file must not make barenet allocate gigabytes only to find a shape mismatch."""
     stored = max(sum(array.size for array in arrays.values()), 1024)
-    layers = description.get("layers")
-    for index, entry in enumerate(layers if isinstance(layers, list) else []):
+    for index, entry in _layer_entries(description.get("layers")):
         config = entry.get("config") if isinstance(entry, dict) else None
         sizes = [
             value
@@ -434,3 +433,14 @@ def _check_layer_sizes(
                 f"{path}: layer {index} ({entry.get('class')}) declares sizes {sizes}, far more "
                 f"than the {stored:,} numbers the file holds."
             )
+
+
+def _layer_entries(layers: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(position, entry)`` for every layer a description lists, and for the layers of the
+    networks inside an ensemble's (``"0.2.1"``: layer 1 of member 2 of layer 0)."""
+    for index, entry in enumerate(layers if isinstance(layers, list) else []):
+        yield f"{prefix}{index}", entry
+        config = entry.get("config") if isinstance(entry, dict) else None
+        members = config.get("members") if isinstance(config, dict) else None
+        for k, member in enumerate(members if isinstance(members, list) else []):
+            yield from _layer_entries(member, f"{prefix}{index}.{k}.")

@@ -4,9 +4,10 @@ in a browser, on a phone).
 Each barenet layer becomes the ONNX operator that computes the same function, in the same
 NCHW layout, with its weights as initializers: Dense -> Gemm, Conv2D -> Conv, MaxPool2D ->
 MaxPool, AvgPool2D -> AveragePool, BatchNorm -> BatchNormalization (inference statistics),
-Rescaling -> Mul and Add, Flatten -> Flatten, Reshape -> Reshape, Dropout -> Identity, and the
-activations to theirs. The graph takes what the model takes (for the digit models: raw pixels,
-0..255, the scaling inside) with a dynamic batch axis.
+Rescaling -> Mul and Add, Flatten -> Flatten, Reshape -> Reshape, Dropout -> Identity, the
+activations to theirs, and an Ensemble to each member's graph, then Mean and Log. The graph takes
+what the model takes (for the digit models: raw pixels, 0..255, the scaling inside) with a
+dynamic batch axis.
 
 The ``onnx`` package (the ``onnx`` extra) is imported only here, only when exporting: the library
 itself needs NumPy alone. The graph is built with ``onnx.helper`` and checked with
@@ -24,6 +25,7 @@ import numpy as np
 from barenet.activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from barenet.atomic import atomic_open
 from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
+from barenet.ensemble import Ensemble
 from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.normalization import BatchNorm1d, BatchNorm2d
 
@@ -119,22 +121,39 @@ CONVERTERS: dict[type[Layer], Callable[[_Graph, str, Any], None]] = {
 }
 
 
-def _convert(graph: _Graph, index: int, layer: Layer) -> None:
-    name = f"layers.{index}"
+def _ensemble(graph: _Graph, name: str, layer: Ensemble) -> None:
+    """Each member's graph from the shared input, then ``log(mean of their probabilities)``."""
+    shared, outputs = graph.current, []
+    for k, member in enumerate(layer.members):
+        graph.current = shared
+        for i, member_layer in enumerate(member):
+            _convert(graph, f"{name}.{k}.{i}", member_layer)
+        outputs.append(graph.current)
+    mean = f"{name}.mean"
+    graph.nodes.append(graph.helper.make_node("Mean", outputs, [mean], name=mean))
+    graph.current = mean
+    graph.add("Log", f"{name}.log", [])
+
+
+def _convert(graph: _Graph, name: str, layer: Layer) -> None:
+    """Add the nodes that compute ``layer`` (named ``name``, e.g. ``"layers.3"``) to ``graph``."""
     if isinstance(layer, LeakyReLU):
         graph.add("LeakyRelu", name, [], alpha=layer.negative_slope)
+    elif isinstance(layer, Ensemble):
+        _ensemble(graph, name, layer)
     elif type(layer) in CONVERTERS:
         CONVERTERS[type(layer)](graph, name, layer)
     elif isinstance(layer, Activation):
         raise ValueError(
-            f"Layer {index}, a custom Activation(fn, derivative), cannot be exported to ONNX: its "
+            f"Layer {name.removeprefix('layers.')}, a custom Activation(fn, derivative), cannot be exported to ONNX: its "
             "function is Python code. Use a built-in activation (relu, leaky_relu, sigmoid, "
             "tanh, softmax) in models you export."
         )
     else:
+        exportable = ["LeakyReLU", "Ensemble", *(cls.__name__ for cls in CONVERTERS)]
         raise ValueError(
-            f"Layer {index} ({type(layer).__name__}) has no ONNX export. Exportable layers: "
-            f"{', '.join(sorted(['LeakyReLU', *(cls.__name__ for cls in CONVERTERS)]))}."
+            f"Layer {name.removeprefix('layers.')} ({type(layer).__name__}) has no ONNX export. Exportable layers: "
+            f"{', '.join(sorted(exportable))}."
         )
 
 
@@ -161,7 +180,7 @@ def to_onnx_bytes(model: Any, input_shape: tuple[int, ...] | None = None) -> byt
         raise ValueError("to_onnx() needs an input_shape: the model has not seen data.")
     graph = _Graph(helper, numpy_helper, model.dtype)
     for index, layer in enumerate(model.layers):
-        _convert(graph, index, layer)
+        _convert(graph, f"layers.{index}", layer)
     element = helper.np_dtype_to_tensor_dtype(model.dtype)
     output = "probabilities" if isinstance(model.layers[-1], Softmax) else "output"
     graph.nodes.append(helper.make_node("Identity", [graph.current], [output], name=output))

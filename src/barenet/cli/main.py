@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from barenet.cli.common import INTERRUPTED
+from barenet.cli.ensemble import ensemble_command
 from barenet.cli.evaluate import evaluate_command
 from barenet.cli.experiment import experiment_command
 from barenet.cli.export import export_command
@@ -51,6 +52,7 @@ def cli() -> None:
 for command in (
     train_command,
     finetune_command,
+    ensemble_command,
     evaluate_command,
     predict_command,
     experiment_command,

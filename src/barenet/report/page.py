@@ -20,6 +20,7 @@ from barenet.atomic import atomic_write_text
 from barenet.conv import Conv2D
 from barenet.datasets import Dataset
 from barenet.digits.reading import DigitReadings, read_digits
+from barenet.ensemble import Ensemble
 from barenet.layers import Dense
 from barenet.metrics import confusion_matrix
 from barenet.model import Sequential
@@ -35,22 +36,36 @@ class ReportFigure:
     caption: str
 
 
-def has_history(model: Sequential) -> bool:
-    return model.history is not None and bool(model.history.history.get("loss"))
+def learning_history(model: Sequential) -> tuple[dict[str, list[Any]], str] | None:
+    """The per-epoch history to draw and what it is of: the model's own, or for an ensemble
+    (which was never trained as a whole) its first member's, kept in its metadata."""
+    if model.history is not None and model.history.history.get("loss"):
+        return model.history.history, ""
+    members = model.metadata.get("members")
+    first = members[0] if isinstance(members, list) and members else None
+    history = first.get("history") if isinstance(first, dict) else None
+    if isinstance(history, dict) and history.get("loss"):
+        return history, f" (member 1 of {len(members)}, {first.get('file')})"
+    return None
 
 
 def first_weights(model: Sequential) -> np.ndarray | None:
-    """The weights of the first Dense or Conv2D layer (None if the model has neither)."""
-    for layer in model.layers:
+    """The weights of the first Dense or Conv2D layer (None if the model has neither); for an
+    ensemble, its first member's."""
+    layers = list(model.layers)
+    while layers:
+        layer = layers.pop(0)
         if isinstance(layer, (Dense, Conv2D)):
             return layer.params["weight"]
+        if isinstance(layer, Ensemble):
+            layers = [*layer.members[0], *layers]
     return None
 
 
 def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: str) -> Path:
     """Draw every figure of ``model`` on ``data``'s test split into ``out_dir``; returns the path
     of ``report.html``. Raises ValueError for a model that carries no training history."""
-    if not has_history(model):
+    if learning_history(model) is None:
         raise ValueError(
             f"{name} carries no training history, so its learning curves cannot be drawn. "
             "Models saved by `barenet train` (and the shipped ones) have it; retrain this one "
@@ -112,12 +127,12 @@ def _figures(
     matrix: np.ndarray,
 ) -> list[tuple[ReportFigure, Any]]:
     """Each figure of the report with its file name, title and caption, in page order."""
-    assert model.history is not None
+    found = learning_history(model)
+    assert found is not None
+    history, whose = found
     accuracy = np.trace(matrix) / len(labels)
     drawn = {
-        "learning-curves.png": plots.learning_curves(
-            model.history.history, f"Learning curves: {name}"
-        ),
+        "learning-curves.png": plots.learning_curves(history, f"Learning curves: {name}{whose}"),
         "confusion-matrix.png": plots.confusion_matrix(
             matrix, f"Confusion matrix ({accuracy:.2%} correct)"
         ),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from barenet.ensemble import Ensemble
 from barenet.explaining import Explanation, LayerOutput
 from barenet.layers import Dense
 
@@ -36,7 +37,7 @@ def layer_view(output: LayerOutput) -> dict[str, Any]:
     per_unit = {
         name: [float(f"{value:.6g}") for value in array.tolist()]  # a few hundred numbers
         for name, array in [*layer.params.items(), *layer.buffers.items()]
-        if array.ndim == 1
+        if array.ndim == 1 and not isinstance(layer, Ensemble)  # an ensemble's are its members'
     }
     return {
         "name": output.name,

@@ -257,6 +257,14 @@ const FORMULAS = {
         `${numbers}${fmt(value)} (the probability of ${unit})`;
     },
   },
+  Ensemble: {
+    symbol: () => null,
+    formula(k, view, unit, value) {
+      const count = view.config.members.length;
+      return `log( (1/${count}) Σ<sub>k</sub> ${sub("p", `k,${unit}`)} ) = ${fmt(value)} ` +
+        `(the log of ${count} networks' mean probability of ${unit}: ${fmt(Math.exp(value))})`;
+    },
+  },
   Pool: {
     symbol: () => null,
     formula(k, view, unit, value) {
