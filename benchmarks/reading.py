@@ -148,8 +148,9 @@ def tradeoff(model, digits, others) -> list[str]:
     return lines
 
 
-def person_results() -> list[str]:
-    """Fine-tune the shipped CNN on 60 of UCI's digits; measure on the rest and on MNIST."""
+def uci_person() -> tuple[np.ndarray, np.ndarray]:
+    """UCI's 1,797 handwritten digits (scikit-learn's ``load_digits``), each drawn dark on a
+    96x96 page with a margin and prepared as the network sees it; and their labels."""
     from sklearn.datasets import load_digits
 
     uci = load_digits()
@@ -159,7 +160,12 @@ def person_results() -> list[str]:
         big = Image.fromarray(page.astype(np.float32), mode="F")
         big = big.resize((96, 96), Image.Resampling.BICUBIC)
         prepared.append(to_mnist(np.asarray(big, np.float32)))
-    images, labels = np.stack(prepared), uci.target.astype(np.uint8)
+    return np.stack(prepared), uci.target.astype(np.uint8)
+
+
+def person_results() -> list[str]:
+    """Fine-tune the shipped CNN on 60 of UCI's digits; measure on the rest and on MNIST."""
+    images, labels = uci_person()
     rng = np.random.default_rng(0)
     train = np.concatenate([rng.permutation(np.flatnonzero(labels == d))[:6] for d in range(10)])
     test = np.setdiff1d(np.arange(len(images)), train)
