@@ -137,6 +137,7 @@ def _ensemble(graph: _Graph, name: str, layer: Ensemble) -> None:
 
 def _convert(graph: _Graph, name: str, layer: Layer) -> None:
     """Add the nodes that compute ``layer`` (named ``name``, e.g. ``"layers.3"``) to ``graph``."""
+    where = name.removeprefix("layers.")  # "2", or "0.1.2" inside an ensemble
     if isinstance(layer, LeakyReLU):
         graph.add("LeakyRelu", name, [], alpha=layer.negative_slope)
     elif isinstance(layer, Ensemble):
@@ -145,14 +146,14 @@ def _convert(graph: _Graph, name: str, layer: Layer) -> None:
         CONVERTERS[type(layer)](graph, name, layer)
     elif isinstance(layer, Activation):
         raise ValueError(
-            f"Layer {name.removeprefix('layers.')}, a custom Activation(fn, derivative), cannot be exported to ONNX: its "
+            f"Layer {where}, a custom Activation(fn, derivative), cannot be exported to ONNX: its "
             "function is Python code. Use a built-in activation (relu, leaky_relu, sigmoid, "
             "tanh, softmax) in models you export."
         )
     else:
         exportable = ["LeakyReLU", "Ensemble", *(cls.__name__ for cls in CONVERTERS)]
         raise ValueError(
-            f"Layer {name.removeprefix('layers.')} ({type(layer).__name__}) has no ONNX export. Exportable layers: "
+            f"Layer {where} ({type(layer).__name__}) has no ONNX export. Exportable layers: "
             f"{', '.join(sorted(exportable))}."
         )
 
