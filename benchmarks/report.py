@@ -164,9 +164,10 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         lines += _page_section(results["page"])
     if results.get("profile"):
         lines += _profile_section(results["profile"])
-    reading = path.parent / "reading.md"  # written by benchmarks/reading.py
-    if reading.exists():
-        lines += ["", reading.read_text().rstrip()]
+    # Sections measured by hand (accuracy.md: the preset runs) or by benchmarks/reading.py.
+    for section in ("accuracy.md", "reading.md"):
+        if (path.parent / section).exists():
+            lines += ["", (path.parent / section).read_text().rstrip()]
     path.write_text("\n".join(lines) + "\n")
 
 
