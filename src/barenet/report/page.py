@@ -42,10 +42,11 @@ def learning_history(model: Sequential) -> tuple[dict[str, list[Any]], str] | No
     if model.history is not None and model.history.history.get("loss"):
         return model.history.history, ""
     members = model.metadata.get("members")
-    first = members[0] if isinstance(members, list) and members else None
-    history = first.get("history") if isinstance(first, dict) else None
+    if not isinstance(members, list) or not members or not isinstance(members[0], dict):
+        return None
+    history = members[0].get("history")
     if isinstance(history, dict) and history.get("loss"):
-        return history, f" (member 1 of {len(members)}, {first.get('file')})"
+        return history, f" (member 1 of {len(members)}, {members[0].get('file')})"
     return None
 
 
