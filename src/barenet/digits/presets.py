@@ -50,6 +50,19 @@ RELU_SIGMOID = TrainConfig(
     test_every=1,
 )
 
+# barenet's own MLP: wide, dropout, AdamW with a cosine schedule.
+MLP = TrainConfig(
+    layers=[784, 800, 800, 10],
+    optimizer="adamw",
+    learning_rate=1e-3,
+    weight_decay=0.01,
+    schedule="cosine",
+    warmup_epochs=0.5,
+    dropout=0.3,
+    batch_size=128,
+    epochs=12,
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in [
@@ -132,34 +145,14 @@ PRESETS: dict[str, Preset] = {
             "mlp",
             "784-800-800-10 ReLU with dropout, AdamW with cosine decay, 12 epochs: a strong MLP "
             "in a minute",
-            TrainConfig(
-                layers=[784, 800, 800, 10],
-                optimizer="adamw",
-                learning_rate=1e-3,
-                weight_decay=0.01,
-                schedule="cosine",
-                warmup_epochs=0.5,
-                dropout=0.3,
-                batch_size=128,
-                epochs=12,
-            ),
+            MLP,
         ),
         Preset(
             "mlp-elastic",
             "the same MLP with dropout 0.1, trained 50 epochs on elastically distorted images "
             "(Simard et al., 2003): barenet's best MLP, no convolutions",
-            TrainConfig(
-                layers=[784, 800, 800, 10],
-                augment="elastic",
-                optimizer="adamw",
-                learning_rate=1e-3,
-                weight_decay=0.01,
-                schedule="cosine",
-                warmup_epochs=0.5,
-                dropout=0.1,
-                batch_size=128,
-                epochs=50,
-            ),
+            # Chosen on a validation split: dropout 0.3 with these distortions underfits.
+            MLP.replace(augment="elastic", dropout=0.1, epochs=50),
         ),
         Preset(
             "cnn-quick",
