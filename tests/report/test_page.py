@@ -69,3 +69,15 @@ def test_a_model_without_history_is_refused(small_run, tmp_path):
     result = invoke("report", path, "--out", tmp_path / "out")
     assert result.exit_code == 1 and "bare.npz carries no training history" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_ensemble_draws_its_first_members_curves_and_weights(small_run, tmp_path):
+    run, data = small_run
+    pair = bn.ensemble([run.model, run.model])
+    pair.metadata = {"members": [{"file": "a.npz", "history": run.model.history.history}]}
+    page = write_report(pair, data, tmp_path, "pair.npz")
+    assert {"learning-curves.png", "first-layer.png"} <= {p.name for p in tmp_path.glob("*.png")}
+    assert "Ensemble → Softmax" in page.read_text()
+    pair.metadata["members"][0]["history"] = {"loss": ["not a number"]}  # a tampered file
+    with pytest.raises(ValueError, match="carries no training history"):
+        write_report(pair, data, tmp_path / "tampered", "pair.npz")

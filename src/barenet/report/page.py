@@ -45,7 +45,15 @@ def learning_history(model: Sequential) -> tuple[dict[str, list[Any]], str] | No
     if not isinstance(members, list) or not members or not isinstance(members[0], dict):
         return None
     history = members[0].get("history")
-    if isinstance(history, dict) and history.get("loss"):
+    numbers = (int, float, type(None))  # a file's metadata is checked before it is drawn
+    if (
+        isinstance(history, dict)
+        and history.get("loss")
+        and all(
+            isinstance(values, list) and all(isinstance(v, numbers) for v in values)
+            for values in history.values()
+        )
+    ):
         return history, f" (member 1 of {len(members)}, {members[0].get('file')})"
     return None
 
