@@ -17,11 +17,17 @@ def test_names_paths_and_the_default(tmp_path, monkeypatch):
     assert resolve_model_path("cnn") == Path("cnn")
 
 
+# The preset and epochs of the README's command that made each shipped model.
+MADE_BY = {"cnn": ("cnn", 12), "mlp": ("mlp-elastic", 50)}
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
 def test_each_shipped_model_opens_with_its_path_and_history(name):
     model, path = open_model(name)
     assert path.name == SHIPPED_MODELS[name] and path.is_file()
-    assert model.history is not None and model.metadata["preset"] == name
+    preset, epochs = MADE_BY[name]
+    assert model.history is not None and len(model.history.epoch) == epochs
+    assert model.metadata["preset"] == preset and model.metadata["config"]["epochs"] == epochs
     assert model.output_size() == 10
 
 
