@@ -53,7 +53,9 @@ def ensemble_metadata(
 
 @click.command("ensemble")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
-@click.option("--out", required=True, help="Where to save the ensemble (a model file).")
+@click.option(
+    "--out", required=True, metavar="FILE", help="Where to save the ensemble (a model file)."
+)
 @data_option(" to test the ensemble on")
 @json_option
 def ensemble_command(
