@@ -99,3 +99,12 @@ def test_members_that_do_not_fit_together_are_refused(rng):
     wide.input_shape = (6,)
     with pytest.raises(ValueError, match="computes in float64"):
         ensemble([member(rng), wide])
+
+
+def test_a_custom_activation_inside_a_member_is_refused_when_saving(rng, tmp_path):
+    tanh = bn.Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2)
+    custom = bn.Sequential([bn.Dense(6, 4, rng=rng), tanh, bn.Dense(4, 4, rng=rng), bn.Softmax()])
+    custom.input_shape = (6,)
+    with pytest.raises(ValueError, match=r"custom Activation\(fn, derivative\)"):
+        ensemble([member(rng), custom]).save(tmp_path / "custom.npz")
+    assert not (tmp_path / "custom.npz").exists()

@@ -87,6 +87,14 @@ class Activation(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"fn": getattr(self.fn, "__name__", "?"), "derivative": "..."}
 
+    def describe(self) -> dict[str, Any]:
+        if type(self) is Activation:  # a subclass may be an ordinary, registered layer
+            raise ValueError(
+                "Cannot save a model with a custom Activation(fn, derivative): a file stores "
+                "no Python functions. Use a built-in activation layer instead."
+            )
+        return super().describe()
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
         raise ValueError(

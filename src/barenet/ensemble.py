@@ -117,24 +117,11 @@ class Ensemble(Layer):
         return f"Ensemble({len(self.members)} networks)"
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "members": [
-                [{"class": type(layer).__name__, "config": layer.get_config()} for layer in member]
-                for member in self.members
-            ]
-        }
+        return {"members": [[layer.describe() for layer in member] for member in self.members]}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Ensemble:
-        members = []
-        for member in config["members"]:
-            layers = []
-            for entry in member:
-                if entry["class"] not in Layer.registry:
-                    raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
-                layers.append(Layer.registry[entry["class"]].from_config(entry["config"]))
-            members.append(layers)
-        return cls(members)
+        return cls([[Layer.from_description(e) for e in member] for member in config["members"]])
 
     def __repr__(self) -> str:
         return f"Ensemble({len(self.members)} members)"

@@ -125,6 +125,18 @@ class Layer(Configurable):
         """Rebuild a layer from ``get_config()`` (its weights are restored separately)."""
         return cls(**config)
 
+    def describe(self) -> dict[str, Any]:
+        """``{"class": ..., "config": ...}``: what a model file stores to rebuild this layer."""
+        return {"class": type(self).__name__, "config": self.get_config()}
+
+    @staticmethod
+    def from_description(entry: dict[str, Any]) -> Layer:
+        """The layer that ``describe()`` described, with initial weights; ValueError for a class
+        barenet does not know."""
+        if entry["class"] not in Layer.registry:
+            raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
+        return Layer.registry[entry["class"]].from_config(entry["config"])
+
     def astype(self, dtype: npt.DTypeLike) -> Layer:
         """Cast parameters, their gradients and buffers to ``dtype``, in place; returns self."""
         for name, value in self.params.items():

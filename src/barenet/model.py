@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from barenet.activations import Activation, Sigmoid, Softmax, Tanh, softmax
+from barenet.activations import Sigmoid, Softmax, Tanh, softmax
 from barenet.callbacks import History
 from barenet.configurable import lookup
 from barenet.layers import Dense, Layer
@@ -253,19 +253,11 @@ class Sequential(Trainer):
 
     def get_config(self) -> dict[str, Any]:
         """The JSON-ready architecture: dtype, input shape, layer configs and the loss."""
-        for layer in self.layers:
-            if type(layer) is Activation:
-                raise ValueError(
-                    "Cannot save a model with a custom Activation(fn, derivative): a file stores "
-                    "no Python functions. Use a built-in activation layer instead."
-                )
         loss = self.loss
         return {
             "dtype": self.dtype.name,
             "input_shape": list(self.input_shape) if self.input_shape is not None else None,
-            "layers": [
-                {"class": type(lyr).__name__, "config": lyr.get_config()} for lyr in self.layers
-            ],
+            "layers": [layer.describe() for layer in self.layers],
             "loss": {"name": loss.name, "config": loss.get_config()} if loss is not None else None,
         }
 
@@ -274,9 +266,7 @@ class Sequential(Trainer):
         """A new model with the architecture of ``get_config()`` (initial weights)."""
         model = cls(dtype=config["dtype"])
         for entry in config["layers"]:
-            if entry["class"] not in Layer.registry:
-                raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
-            model.add(Layer.registry[entry["class"]].from_config(entry["config"]))
+            model.add(Layer.from_description(entry))
         if config.get("loss"):
             model.loss = lookup(LOSSES, config["loss"]["name"], "loss")(**config["loss"]["config"])
         if config.get("input_shape") is not None:
@@ -348,7 +338,7 @@ def load_model(path: str | Path) -> Sequential:
         if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
             raise ValueError("its history is not an object of per-epoch lists")
     except (KeyError, TypeError, ValueError, MemoryError) as error:
-        reason = str(error) if type(error) is ValueError else repr(error)
+        reason = (str(error) if type(error) is ValueError else repr(error)).rstrip(".")
         raise ModelFileError(f"{path} has an invalid model description: {reason}.") from None
     optimizer_arrays = {
         name: arrays.pop(name) for name in list(arrays) if name.startswith("optimizer.")
