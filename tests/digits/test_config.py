@@ -28,6 +28,7 @@ def test_defaults_are_valid_and_replace_makes_a_new_config():
         ({"batch_size": 0}, "--batch-size must be at least 1, or 'full'"),
         ({"train_limit": 0}, "--train-limit must be at least 1"),
         ({"dropout": 1.0}, r"--dropout must be in \[0, 1\)"),
+        ({"conv_dropout": -0.1}, r"--conv-dropout must be in \[0, 1\)"),
         ({"learning_rate": 0}, "--learning-rate must be greater than 0"),
         ({"conv": [32, 64, 128]}, "shrinks 28x28 images to nothing"),
     ],

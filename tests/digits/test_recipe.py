@@ -40,6 +40,15 @@ def test_a_cnn_has_conv_blocks_and_no_bias_before_batch_norm():
     assert describe_architecture(TrainConfig(layers=[784, 10])) == "784-10"
 
 
+def test_conv_dropout_follows_every_pooling_and_dropout_every_hidden_dense_layer():
+    config = TrainConfig(layers=[784, 16, 10], conv=[4, 8], conv_dropout=0.4, dropout=0.2)
+    model = build_model(config)
+    names = kinds(model)
+    assert [names[i + 1] for i, name in enumerate(names) if name == "MaxPool2D"] == ["Dropout"] * 2
+    rates = [layer.rate for layer in model.layers if isinstance(layer, bn.Dropout)]
+    assert rates == [0.4, 0.4, 0.2]
+
+
 def test_same_seed_same_initial_weights():
     first, second = (build_model(TrainConfig(seed=3)).get_weights() for _ in range(2))
     for a, b in zip(first, second, strict=True):

@@ -135,6 +135,9 @@ TRAINING_OPTIONS: list[Decorator] = [
     ),
     click.option("--init", type=RegistryChoice(INITIALIZERS.keys), help="Weight initializer."),
     click.option("--dropout", type=float, help="Dropout rate after each hidden layer."),
+    click.option(
+        "--conv-dropout", type=float, help="Dropout rate after each convolution block's pooling."
+    ),
     click.option("--weight-decay", type=float, help="Weight decay (decoupled for adamw)."),
     click.option("--seed", type=int, help="Random seed: same seed, same run."),
     click.option(

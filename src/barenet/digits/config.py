@@ -67,6 +67,7 @@ class TrainConfig:
     init: str = "he"  # weight initializer: a name in INITIALIZERS
     bias_init: str = "zeros"
     dropout: float = 0.0  # after every hidden activation
+    conv_dropout: float = 0.0  # after every conv block's pooling
     weight_decay: float = 0.0
     seed: int = 0  # initial weights, dropout masks and shuffling
     train_limit: int | None = None  # use only the first N training images
@@ -116,6 +117,7 @@ class TrainConfig:
             ),
             (self.seed >= 0, "seed", "0 or more"),
             (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
+            (0 <= self.conv_dropout < 1, "conv-dropout", "in [0, 1)"),
             (self.learning_rate > 0, "learning-rate", "greater than 0"),
             (self.weight_decay >= 0, "weight-decay", "0 or more"),
             (0 <= self.validation_split < 1, "validation-split", "in [0, 1)"),

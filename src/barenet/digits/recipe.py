@@ -32,7 +32,7 @@ from barenet.schedules import get_schedule
 
 def build_model(config: TrainConfig) -> Sequential:
     """The network for ``config``: pixels 0..255 -> scale to 0..1 -> [conv blocks] -> Dense
-    layers. A conv block is Conv2D -> [BatchNorm2d] -> activation -> MaxPool2D(2)."""
+    layers. A conv block is Conv2D -> [BatchNorm2d] -> activation -> MaxPool2D(2) -> [Dropout]."""
     config.validate()
     rng = np.random.default_rng(config.seed)
     bias = not config.batch_norm  # batch norm subtracts the mean, and any bias with it
@@ -45,6 +45,8 @@ def build_model(config: TrainConfig) -> Sequential:
                 model.add(BatchNorm2d(out_channels))
             model.add(get_activation(config.activation))
             model.add(MaxPool2D(2))
+            if config.conv_dropout:
+                model.add(Dropout(config.conv_dropout, rng=rng))
             channels = out_channels
         model.add(Flatten())
         widths = [channels * config.conv_output_side() ** 2, *config.layers[1:]]
