@@ -49,6 +49,19 @@ def test_conv_dropout_follows_every_pooling_and_dropout_every_hidden_dense_layer
     assert rates == [0.4, 0.4, 0.2]
 
 
+def test_a_block_can_hold_several_convolutions_before_its_pooling():
+    config = TrainConfig(layers=[784, 16, 10], conv=[4, 8], kernel_size=3, convs_per_block=2)
+    model = build_model(config)
+    assert kinds(model)[2:10] == [
+        "Conv2D", "ReLU", "Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "Conv2D",
+    ]  # fmt: skip
+    assert config.conv_output_side() == 4  # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4
+    assert model.predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+    assert describe_architecture(config) == (
+        "conv3x3x4-conv3x3x4-maxpool-conv3x3x8-conv3x3x8-maxpool-fc16-fc10"
+    )
+
+
 def test_same_seed_same_initial_weights():
     first, second = (build_model(TrainConfig(seed=3)).get_weights() for _ in range(2))
     for a, b in zip(first, second, strict=True):
@@ -103,6 +116,7 @@ def test_ctrl_c_keeps_the_finished_epochs(tiny_digits):
         TrainConfig(layers=[784, 64, 32, 10], batch_norm=True, dropout=0.1),
         TrainConfig(layers=[784, 10], conv=[8], kernel_size=3, batch_norm=True),
         TrainConfig(layers=[784, 128, 10], conv=[32, 64]),
+        TrainConfig(layers=[784, 10], conv=[4, 8], kernel_size=3, convs_per_block=2),
     ],
 )
 def test_parameter_count_is_what_build_model_makes(config):

@@ -107,6 +107,9 @@ TRAINING_OPTIONS: list[Decorator] = [
     ),
     click.option("--kernel-size", type=int, help="Side of every convolution kernel."),
     click.option(
+        "--convs-per-block", type=int, help="Convolutions in each block, before its pooling."
+    ),
+    click.option(
         "--batch-norm/--no-batch-norm",
         default=None,
         help="Batch normalization after each convolution and hidden dense layer.",

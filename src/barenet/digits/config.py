@@ -52,6 +52,7 @@ class TrainConfig:
     layers: list[int] = field(default_factory=lambda: [784, 128, 64, 10])  # widths, in to out
     conv: list[int] = field(default_factory=list)  # channels of conv blocks after the input
     kernel_size: int = 5  # of every convolution (no padding, stride 1; 2x2 max pooling after)
+    convs_per_block: int = 1  # convolutions in each block, before its pooling
     batch_norm: bool = False  # after every convolution and hidden dense layer
     augment: str = NO_AUGMENTATION  # training images moved at random: augmentation_names()
     activation: str = "relu"  # after every hidden layer: a name in ACTIVATIONS
@@ -103,6 +104,7 @@ class TrainConfig:
             (self.bias_init in INITIALIZERS, "bias-init", one_of(INITIALIZERS)),
             (all(c >= 1 for c in self.conv), "conv", "positive channel counts, e.g. 32,64"),
             (self.kernel_size >= 1, "kernel-size", "at least 1"),
+            (self.convs_per_block >= 1, "convs-per-block", "at least 1"),
             (self.epochs >= 1, "epochs", "at least 1"),
             (
                 self.batch_size is None or self.batch_size >= 1,
@@ -134,8 +136,8 @@ class TrainConfig:
         if self.conv and self.conv_output_side() < 1:
             raise ValueError(
                 f"--conv {','.join(map(str, self.conv))} with --kernel-size "
-                f"{self.kernel_size} shrinks 28x28 images to nothing; use fewer blocks or "
-                "a smaller kernel."
+                f"{self.kernel_size} and --convs-per-block {self.convs_per_block} shrinks 28x28 "
+                "images to nothing; use fewer blocks or convolutions, or a smaller kernel."
             )
         if self.parameter_count() > MAX_PARAMETERS:
             raise ValueError(
@@ -149,8 +151,9 @@ class TrainConfig:
         per_output = 1 + self.batch_norm
         count, channels = 0, 1
         for out_channels in self.conv:
-            count += out_channels * (channels * self.kernel_size**2 + per_output)
-            channels = out_channels
+            for _ in range(self.convs_per_block):
+                count += out_channels * (channels * self.kernel_size**2 + per_output)
+                channels = out_channels
         widths = self.layers
         if self.conv:
             widths = [channels * max(self.conv_output_side(), 0) ** 2, *self.layers[1:]]
@@ -159,11 +162,11 @@ class TrainConfig:
         return count - widths[-1] * self.batch_norm  # the output layer has no batch norm
 
     def conv_output_side(self) -> int:
-        """Side of the images after the conv blocks (each: a valid convolution, then 2x2
+        """Side of the images after the conv blocks (each: valid convolutions, then 2x2
         pooling); 0 or less when they shrink to nothing."""
         side = PIXELS_SIDE
         for _ in self.conv:
-            side = (side - self.kernel_size + 1) // 2
+            side = (side - self.convs_per_block * (self.kernel_size - 1)) // 2
         return side
 
     def replace(self, **changes: Any) -> TrainConfig:

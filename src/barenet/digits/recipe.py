@@ -32,7 +32,8 @@ from barenet.schedules import get_schedule
 
 def build_model(config: TrainConfig) -> Sequential:
     """The network for ``config``: pixels 0..255 -> scale to 0..1 -> [conv blocks] -> Dense
-    layers. A conv block is Conv2D -> [BatchNorm2d] -> activation -> MaxPool2D(2) -> [Dropout]."""
+    layers. A conv block is ``convs_per_block`` times Conv2D -> [BatchNorm2d] -> activation,
+    then MaxPool2D(2) -> [Dropout]."""
     config.validate()
     rng = np.random.default_rng(config.seed)
     bias = not config.batch_norm  # batch norm subtracts the mean, and any bias with it
@@ -40,14 +41,15 @@ def build_model(config: TrainConfig) -> Sequential:
         model = Sequential([Reshape((1, PIXELS_SIDE, PIXELS_SIDE)), Rescaling(1 / 255)])
         channels = 1
         for out_channels in config.conv:
-            model.add(Conv2D(channels, out_channels, config.kernel_size, bias=bias, rng=rng))
-            if config.batch_norm:
-                model.add(BatchNorm2d(out_channels))
-            model.add(get_activation(config.activation))
+            for _ in range(config.convs_per_block):
+                model.add(Conv2D(channels, out_channels, config.kernel_size, bias=bias, rng=rng))
+                if config.batch_norm:
+                    model.add(BatchNorm2d(out_channels))
+                model.add(get_activation(config.activation))
+                channels = out_channels
             model.add(MaxPool2D(2))
             if config.conv_dropout:
                 model.add(Dropout(config.conv_dropout, rng=rng))
-            channels = out_channels
         model.add(Flatten())
         widths = [channels * config.conv_output_side() ** 2, *config.layers[1:]]
     else:
@@ -81,7 +83,10 @@ def describe_architecture(config: TrainConfig) -> str:
     if not config.conv:
         return "-".join(map(str, config.layers))
     k = config.kernel_size
-    convs = "-".join(f"conv{k}x{k}x{channels}-maxpool" for channels in config.conv)
+    convs = "-".join(
+        "-".join([f"conv{k}x{k}x{channels}"] * config.convs_per_block) + "-maxpool"
+        for channels in config.conv
+    )
     dense = "-".join(f"fc{width}" for width in config.layers[1:])
     return f"{convs}-{dense}" + (" with batch norm" if config.batch_norm else "")
 
