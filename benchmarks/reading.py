@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from barenet.activations import logsumexp
 from barenet.datasets import Dataset, load_mnist
 from barenet.datasets.idx import read_idx
 from barenet.digits.detector import detection_threshold, digit_scores, shipped_detector
@@ -124,12 +125,10 @@ def methods(model, inputs: np.ndarray) -> dict[str, np.ndarray]:
     """Digit-ness scores of three methods (higher: more of a digit)."""
     probabilities = model.predict_proba(inputs)
     logits = Sequential(model.layers[:-1]).predict(inputs)  # the input of the final Softmax
-    largest = logits.max(axis=1)
     return {
         "detector P(digit)": digit_scores(inputs),
         "classifier confidence": probabilities.max(axis=1),
-        "-energy (logsumexp of the logits)": largest
-        + np.log(np.exp(logits - largest[:, None]).sum(axis=1)),
+        "-energy (logsumexp of the logits)": logsumexp(logits, axis=1),
     }
 
 

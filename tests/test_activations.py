@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.activations import log_softmax, sigmoid, softmax
+from barenet.activations import log_softmax, logsumexp, sigmoid, softmax
 
 
 def test_sigmoid_never_overflows_and_matches_the_formula():
@@ -64,3 +64,11 @@ def test_a_custom_activation_needs_two_functions():
         bn.Activation("tanh", None)
     with pytest.raises(ValueError, match="expected a function derivative"):
         bn.Activation(np.tanh, None)
+
+
+def test_logsumexp_matches_the_direct_formula_and_does_not_overflow():
+    x = np.random.default_rng(0).normal(size=(3, 4, 5))
+    for axis in range(3):
+        np.testing.assert_allclose(logsumexp(x, axis), np.log(np.exp(x).sum(axis=axis)))
+    huge = np.array([[1000.0, 1000.0], [-1000.0, -1000.0]], np.float32)
+    np.testing.assert_allclose(logsumexp(huge, 1), [1000 + np.log(2), -1000 + np.log(2)])

@@ -34,6 +34,17 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e
 
 
+def logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """``log sum_axis exp(x)``, without overflow: ``m + log sum exp(x - m)``, ``m`` the largest
+    term along ``axis``.
+
+    Shape:
+        - Input: any; Output: the input's shape without ``axis``.
+    """
+    top = x.max(axis=axis, keepdims=True)
+    return np.squeeze(top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True)), axis=axis)
+
+
 def log_softmax(x: np.ndarray) -> np.ndarray:
     """Row-wise log softmax x_i - logsumexp(x), stable for any magnitude of x.
 

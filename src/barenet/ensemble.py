@@ -17,18 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from barenet.activations import Softmax, log_softmax
+from barenet.activations import Softmax, log_softmax, logsumexp
 from barenet.layers import Gradients, Layer
 from barenet.losses import CrossEntropy
 
 if TYPE_CHECKING:  # model.py exports ensembles to ONNX through onnx_export, which imports this
     from barenet.model import Sequential
-
-
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    """``log sum_axis exp(x)``, computed without overflow (the largest term factored out)."""
-    top = x.max(axis=axis, keepdims=True)
-    return np.squeeze(top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True)), axis=axis)
 
 
 class Ensemble(Layer):
@@ -66,6 +60,8 @@ class Ensemble(Layer):
                 )
         self.members = [list(member) for member in members]
         self._gather()
+        self._log_p_members: np.ndarray | None = None  # (K, N, C): each member's log p_k
+        self._log_p: np.ndarray | None = None  # (N, C): the output, log p
 
     def _gather(self) -> None:
         """Expose the members' arrays as this layer's own, ``"k.i.name"`` (member k, layer i):
@@ -90,10 +86,11 @@ class Ensemble(Layer):
             log_probabilities.append(log_softmax(scores))
         stacked = np.stack(log_probabilities)  # (K, N, C)
         self._log_p_members = stacked
-        self._log_p = _logsumexp(stacked, axis=0) - np.log(len(self.members)).astype(x.dtype)
+        self._log_p = logsumexp(stacked, axis=0) - np.log(len(self.members)).astype(x.dtype)
         return self._log_p
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._log_p_members is not None and self._log_p is not None, "backward first"
         count = len(self.members)
         dx: np.ndarray | None = None
         for member, log_p_k in zip(self.members, self._log_p_members, strict=True):
