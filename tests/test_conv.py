@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.conv import col2im, im2col, im2row, row2im
+from barenet.conv import col2im, im2col, im2row, rows_to_image
 
 TOLERANCE = 1e-6
 
@@ -56,8 +56,10 @@ LAYERS = {
     ),
     "max_pool": lambda rng: bn.MaxPool2D(2),
     "max_pool_overlapping": lambda rng: bn.MaxPool2D(3, stride=2),
+    "max_pool_gaps": lambda rng: bn.MaxPool2D(2, stride=3),
     "avg_pool": lambda rng: bn.AvgPool2D(2),
     "avg_pool_overlapping": lambda rng: bn.AvgPool2D(3, stride=1),
+    "avg_pool_gaps": lambda rng: bn.AvgPool2D(2, stride=3),
     "batch_norm_2d": lambda rng: bn.BatchNorm2d(2),
     "reshape": lambda rng: bn.Reshape((10, 5, 1)),
     "flatten": lambda rng: bn.Flatten(),
@@ -114,10 +116,15 @@ def test_im2col_and_col2im_are_adjoint(rng):
     cols = im2col(x, 3, 2)
     c = rng.standard_normal(cols.shape)
     assert np.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 3, 2)))
+    # Channels-last: <im2row(x) @ W_rows^T, d> == <x, rows_to_image(d, W)> for every x and d.
     nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     rows = im2row(nhwc, 3, 2)
-    r = rng.standard_normal(rows.shape)
-    assert np.isclose(np.sum(rows * r), np.sum(nhwc * row2im(r, nhwc.shape, 3, 2)))
+    weight = rng.standard_normal((4, 3, 3, 3))  # (O, C, k, k)
+    weight_rows = weight.transpose(0, 2, 3, 1).reshape(4, -1)  # (O, kh*kw*C), im2row's order
+    d = rng.standard_normal((rows.shape[0], 4))
+    image = rows_to_image(d, weight, nhwc.shape, 2)
+    assert image.shape == nhwc.shape
+    assert np.isclose(np.sum((rows @ weight_rows.T) * d), np.sum(nhwc * image))
     # The same windows, transposed and in (kh, kw, c) order.
     as_cols = rows.reshape(-1, 3, 3, 3).transpose(3, 1, 2, 0).reshape(27, -1)
     np.testing.assert_array_equal(as_cols, cols)
@@ -143,6 +150,21 @@ def test_max_pool_sends_the_gradient_to_one_maximum():
     pool = bn.MaxPool2D(2)
     assert pool.forward(x).item() == 5.0
     np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))), [[[[0, 0], [1, 0]]]])
+
+
+@pytest.mark.parametrize("pool", [bn.MaxPool2D(2), bn.AvgPool2D(2), bn.MaxPool2D(3, stride=2)])
+def test_pooling_gradient_is_laid_out_like_its_input(pool, rng):
+    """A convolution's output is a (C, N, H, W) array seen as (N, C, H, W); the pooling gradient
+    comes back in that memory order (so the convolution reads it without a copy), same values."""
+    x = rng.standard_normal((4, 3, 7, 7))
+    seen_as_nchw = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    y = pool.forward(x)
+    dy = rng.standard_normal(y.shape)
+    expected = pool.backward(dy)
+    np.testing.assert_array_equal(pool.forward(seen_as_nchw), y)
+    dx = pool.backward(dy)
+    np.testing.assert_array_equal(dx, expected)
+    assert dx.transpose(1, 0, 2, 3).flags.c_contiguous and expected.flags.c_contiguous
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))

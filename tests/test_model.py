@@ -26,6 +26,26 @@ def test_uint8_inputs_are_converted_per_batch(rng):
     assert model.predict(X).shape == (40, 2)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_raw_pixels_reach_a_first_rescaling_as_integers_with_the_same_result(dtype, rng):
+    """predict() hands integer pixels to a model's first Rescaling unconverted (one pass instead
+    of two): exactly what converting first gives, in the model's dtype."""
+    X = rng.integers(0, 256, (30, 28, 28)).astype(np.uint8)
+    model = bn.Sequential(
+        [bn.Reshape((1, 28, 28)), bn.Rescaling(1 / 127.5, -1.0), bn.Flatten(), bn.Dense(784, 3)],
+        dtype=dtype,
+    )
+    seen = []
+    rescaling = model.layers[1]
+    original = rescaling.forward
+    rescaling.forward = lambda x, training=False: seen.append(x.dtype) or original(x, training)
+    raw = model.predict(X, batch_size=16)
+    assert seen == [np.uint8, np.uint8]
+    converted = model.predict(X.astype(dtype))
+    assert raw.dtype == np.dtype(dtype) and seen[-1] == np.dtype(dtype)
+    np.testing.assert_array_equal(raw, converted)
+
+
 def test_unknown_names_list_the_valid_ones(rng):
     with pytest.raises(ValueError, match="Unknown loss 'hinge'. Expected one of: binary_cross"):
         small_model(rng).compile("hinge", "sgd")

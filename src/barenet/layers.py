@@ -353,17 +353,22 @@ class Rescaling(Layer):
         super().__init__()
         self.scale = float(scale)
         self.offset = float(offset)
+        self.dtype: np.dtype[Any] = np.dtype(np.float32)
         if not (math.isfinite(self.scale) and math.isfinite(self.offset)):
             raise ValueError(
                 f"Rescaling expected finite numbers. Received: scale={scale!r}, offset={offset!r}"
             )
 
+    def astype(self, dtype: npt.DTypeLike) -> Layer:
+        self.dtype = np.dtype(dtype)  # what raw integer pixels become
+        return super().astype(dtype)
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float32)  # raw uint8 pixels
-        y = x * x.dtype.type(self.scale)
+        # Raw integer pixels are converted and scaled in one pass.
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else self.dtype
+        y = np.multiply(x, dtype.type(self.scale), dtype=dtype)
         if self.offset:
-            y += x.dtype.type(self.offset)
+            y += dtype.type(self.offset)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

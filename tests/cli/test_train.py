@@ -87,7 +87,7 @@ def test_train_a_small_cnn_with_every_conv_option(tmp_path):
     assert result.exit_code == 0, result.output
     model = load_model(tmp_path / "cnn.npz")
     names = [type(layer).__name__ for layer in model.layers]
-    assert names[:6] == ["Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "ReLU", "MaxPool2D"]
+    assert names[:6] == ["Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "MaxPool2D", "ReLU"]
     assert model.layers[2].get_config()["kernel_size"] == 3 and "BatchNorm1d" in names
     config = model.metadata["config"]
     assert config["conv"] == [4, 8] and config["augment"] == "affine" and config["batch_norm"]

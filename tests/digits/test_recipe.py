@@ -30,7 +30,7 @@ def test_a_cnn_has_conv_blocks_and_no_bias_before_batch_norm():
     config = TrainConfig(layers=[784, 64, 10], conv=[4, 8], batch_norm=True, output="none")
     model = build_model(config)
     assert kinds(model)[:7] == [
-        "Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "ReLU", "MaxPool2D", "Conv2D",
+        "Reshape", "Rescaling", "Conv2D", "BatchNorm2d", "MaxPool2D", "ReLU", "Conv2D",
     ]  # fmt: skip
     assert model.layers[2].bias is None and model.layers[-1].bias is not None
     assert model.layers[11].in_features == 8 * 4 * 4  # 28 -> 24 -> 12 -> 8 -> 4
@@ -44,7 +44,7 @@ def test_conv_dropout_follows_every_pooling_and_dropout_every_hidden_dense_layer
     config = TrainConfig(layers=[784, 16, 10], conv=[4, 8], conv_dropout=0.4, dropout=0.2)
     model = build_model(config)
     names = kinds(model)
-    assert [names[i + 1] for i, name in enumerate(names) if name == "MaxPool2D"] == ["Dropout"] * 2
+    assert [names[i + 2] for i, name in enumerate(names) if name == "MaxPool2D"] == ["Dropout"] * 2
     rates = [layer.rate for layer in model.layers if isinstance(layer, bn.Dropout)]
     assert rates == [0.4, 0.4, 0.2]
 
@@ -53,13 +53,38 @@ def test_a_block_can_hold_several_convolutions_before_its_pooling():
     config = TrainConfig(layers=[784, 16, 10], conv=[4, 8], kernel_size=3, convs_per_block=2)
     model = build_model(config)
     assert kinds(model)[2:10] == [
-        "Conv2D", "ReLU", "Conv2D", "ReLU", "MaxPool2D", "Conv2D", "ReLU", "Conv2D",
+        "Conv2D", "ReLU", "Conv2D", "MaxPool2D", "ReLU", "Conv2D", "ReLU", "Conv2D",
     ]  # fmt: skip
     assert config.conv_output_side() == 4  # 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4
     assert model.predict(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
     assert describe_architecture(config) == (
         "conv3x3x4-conv3x3x4-maxpool-conv3x3x8-conv3x3x8-maxpool-fc16-fc10"
     )
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh", "softmax"])
+def test_pooling_before_a_nondecreasing_activation_changes_nothing_but_the_cost(activation, rng):
+    """A nondecreasing activation commutes with max pooling, so the recipe pools first (a quarter
+    of the values to activate): the same outputs and gradients as activating first."""
+    config = TrainConfig(layers=[784, 8, 10], conv=[3, 4], activation=activation)
+    model = bn.Sequential(build_model(config).layers, dtype="float64")
+    names, activation_name = kinds(model), type(bn.get_activation(activation)).__name__
+    pooled_first = [i for i, name in enumerate(names) if names[i - 1 : i + 1] == [
+        "MaxPool2D", activation_name]]  # fmt: skip
+    assert len(pooled_first) == (0 if activation == "softmax" else 2)  # softmax: not elementwise
+    swapped = list(model.layers)
+    for i in pooled_first:
+        swapped[i - 1], swapped[i] = swapped[i], swapped[i - 1]
+    textbook = bn.Sequential(swapped, dtype="float64")
+    X = rng.integers(0, 256, (4, 28, 28)).astype(np.float64)
+    dY = rng.standard_normal((4, 10))
+    outputs, grads = [], []
+    for network in (model, textbook):
+        outputs.append(network.forward(X, training=True))
+        grads.append([network.backward(dY), *(g.copy() for _, _, g in network.parameters())])
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12)
+    for ours, theirs in zip(*grads, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
 def test_same_seed_same_initial_weights():
