@@ -144,3 +144,26 @@ def test_a_damaged_optimizer_or_training_state_is_a_clear_error(tmp_path, rng, c
     write_model_file(tmp_path / "bad.npz", arrays, {**description, **change})
     with pytest.raises(bn.ModelFileError, match=message):
         bn.load_model(tmp_path / "bad.npz")
+
+
+def test_prediction_batches_keep_the_widest_layer_output_near_the_cache_size(rng):
+    """Dense networks predict in batches of 1024; one whose first convolution outputs 74 kB a
+    sample in batches of 32 (4 MB / 74 kB, down to a power of two); an ensemble of such CNNs
+    too. The batch size changes the speed, not the predictions (beyond float32 rounding: the
+    matrix products add up in another order)."""
+    from barenet.ensemble import ensemble
+
+    X = rng.integers(0, 256, (300, 28, 28)).astype(np.uint8)
+    dense = bn.Sequential([bn.Flatten(), bn.Rescaling(1 / 255), bn.Dense(784, 800, rng=rng)])
+    cnn = bn.Sequential(
+        [
+            *[bn.Reshape((1, 28, 28)), bn.Rescaling(1 / 255), bn.Conv2D(1, 32, 5, rng=rng)],
+            *[bn.MaxPool2D(2), bn.ReLU(), bn.Flatten(), bn.Dense(32 * 12 * 12, 10, rng=rng)],
+            bn.Softmax(),
+        ]
+    )
+    assert dense.inference_batch_size(X) == 1024
+    assert cnn.inference_batch_size(X) == 32
+    assert ensemble([cnn, cnn]).inference_batch_size(X) == 32
+    assert cnn.inference_batch_size(X[:5]) == 32  # a few samples: one batch, no probing
+    np.testing.assert_allclose(cnn.predict(X), cnn.predict(X, batch_size=1000), atol=1e-5)

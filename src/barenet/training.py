@@ -283,7 +283,9 @@ class Trainer:
             "the model keeps its last finite weights."
         )
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+    def evaluate(
+        self, X: np.ndarray, y: np.ndarray, batch_size: int | None = None
+    ) -> dict[str, float]:
         """Mean loss and accuracy over (X, y), computed in batches: ``{"loss", "accuracy"}``."""
         if self.loss is None:
             raise ValueError("evaluate() needs a loss: call model.compile(loss, optimizer) first.")
@@ -321,7 +323,9 @@ class Trainer:
     def as_batch(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def batches(self, X: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
+    def batches(
+        self, X: np.ndarray, batch_size: int | None = None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
         raise NotImplementedError
 
     def output_size(self, input_shape: tuple[int, ...] | None = None) -> int:
