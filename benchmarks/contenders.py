@@ -66,8 +66,12 @@ class Barenet:
         self.epoch += 1
         return time.perf_counter() - started
 
+    def predict_classes(self) -> np.ndarray:
+        """The class of each of the 10,000 test images (what the inference timing times)."""
+        return self.model.predict(self.x_test).argmax(axis=1)
+
     def accuracy(self) -> float:
-        return self.model.evaluate(self.x_test, self.y_test)["accuracy"]
+        return float((self.predict_classes() == self.y_test).mean())
 
 
 class Torch:
@@ -109,10 +113,12 @@ class Torch:
             self.optimizer.step()
         return time.perf_counter() - started
 
-    def accuracy(self) -> float:
+    def predict_classes(self) -> np.ndarray:
         with self.torch.no_grad():
-            predicted = self.model(self.x_test).argmax(dim=1)
-        return float((predicted == self.y_test).float().mean())
+            return self.model(self.x_test).argmax(dim=1).numpy()
+
+    def accuracy(self) -> float:
+        return float((self.predict_classes() == self.y_test.numpy()).mean())
 
 
 class Sklearn:

@@ -75,6 +75,8 @@ def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> No
             connection.send(subject.train_epoch())
         elif command == "accuracy":
             connection.send(subject.accuracy())
+        elif command == "predict":
+            connection.send(_timed(subject.predict_classes))
         elif command == "rss":
             connection.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         elif command == "blas":
@@ -138,27 +140,43 @@ def _blas_info() -> list[dict[str, Any]]:
 
 
 def race(
-    layers: Sequence[int], contenders: Sequence[str | Worker], epochs: int
+    layers: Sequence[int],
+    contenders: Sequence[str | Worker],
+    epochs: int,
+    *,
+    predictions: int = 0,
+    accuracy_every_epoch: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train every contender for 1 + ``epochs`` epochs, taking turns epoch by epoch."""
+    """Train every contender for 1 + ``epochs`` epochs, taking turns epoch by epoch; then, with
+    ``predictions``, time that many predictions of the 10,000 test images each, taking turns.
+    With ``accuracy_every_epoch``, the test accuracy after every epoch (not timed)."""
     workers = [c if isinstance(c, Worker) else Worker(c, layers) for c in contenders]
-    for worker in workers:
-        worker.ask("epoch")  # warm-up: caches, thread pools, allocator
-    times: dict[str, list[float]] = {worker.name: [] for worker in workers}
-    for _ in range(epochs):
+    seconds: dict[str, list[float]] = {worker.name: [] for worker in workers}
+    accuracies: dict[str, list[float]] = {worker.name: [] for worker in workers}
+    for _ in range(1 + epochs):  # the first is a warm-up: caches, thread pools, allocator
         for worker in workers:
-            times[worker.name].append(worker.ask("epoch"))
+            seconds[worker.name].append(worker.ask("epoch"))
+            if accuracy_every_epoch:
+                accuracies[worker.name].append(worker.ask("accuracy"))
+    predict_seconds: dict[str, list[float]] = {worker.name: [] for worker in workers}
+    for _ in range(predictions):
+        for worker in workers:
+            predict_seconds[worker.name].append(worker.ask("predict"))
     results = []
     for worker in workers:
-        results.append(
-            {
-                "contender": worker.name,
-                "median_seconds": statistics.median(times[worker.name]),
-                "seconds": times[worker.name],
-                "accuracy": worker.ask("accuracy"),
-                "peak_rss_mb": worker.ask("rss"),
-            }
-        )
+        timed = seconds[worker.name][1:]
+        row = {
+            "contender": worker.name,
+            "median_seconds": statistics.median(timed),
+            "seconds": timed,
+            "accuracy": worker.ask("accuracy"),
+            "peak_rss_mb": worker.ask("rss"),
+        }
+        if accuracy_every_epoch:  # every epoch, the warm-up included: it trains too
+            row["epoch_seconds"], row["accuracies"] = seconds[worker.name], accuracies[worker.name]
+        if predictions:
+            row["predict_seconds"] = statistics.median(predict_seconds[worker.name])
+        results.append(row)
         worker.stop()
     return results
 
@@ -166,6 +184,9 @@ def race(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender")
+    parser.add_argument(
+        "--cnn-epochs", type=int, default=5, help="timed epochs of the CNN (after 1 warm-up)"
+    )
     parser.add_argument("--quick", action="store_true", help="skip the full `barenet train` run")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
@@ -181,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.only:
         results = json.loads((HERE / "results.json").read_text())
         if args.only == "cnn":
-            results["cnn"] = measure_cnn(args.epochs)
+            results["cnn"] = measure_cnn(args.cnn_epochs)
         elif args.only == "load":
             results["load"] = measure_serving()
         elif args.only == "profile":
@@ -216,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
 
     # barenet as the environment has it against barenet with OPENBLAS_CORETYPE flipped (unset
-    # if set, Haswell if unset), the two taking turns like the contenders above.
+    # if set, Haswell if unset) and PyTorch, the three taking turns like the contenders above.
     current = os.environ.get("OPENBLAS_CORETYPE")
     flipped = {"OPENBLAS_CORETYPE": None if current else "Haswell"}
     probe = Worker("barenet", (784, 10), env=flipped)
@@ -225,14 +246,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     probe.stop()
     variant["networks"] = []
     for layers in ARCHITECTURES:
-        pair = [
+        trio = [
             Worker("barenet", layers, label="as is"),
             Worker("barenet", layers, env=flipped, label="flipped"),
-        ]
-        rows = {row["contender"]: row["median_seconds"] for row in race(layers, pair, args.epochs)}
+        ] + ([Worker("PyTorch", layers)] if have_torch else [])
+        rows = {row["contender"]: row["median_seconds"] for row in race(layers, trio, args.epochs)}
         variant["networks"].append({"layers": list(layers), **rows})
     results["blas_variant"] = variant
-    results["cnn"] = measure_cnn(args.epochs) if have_torch else None
+    results["cnn"] = measure_cnn(args.cnn_epochs) if have_torch else None
     results["OPENBLAS_CORETYPE"] = current
     results["extras"] = measure_extras(full_train=not args.quick)
     results["load"] = measure_serving()
@@ -245,20 +266,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"wrote {args.out}")
 
 
+# A machine without AVX-512, imitated on one with it: OpenBLAS's Haswell (AVX2) kernels, and
+# PyTorch's oneDNN and ATen kernels held to AVX2.
+WITHOUT_AVX512 = {
+    "OPENBLAS_CORETYPE": "Haswell",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",
+}
+
+
 def measure_cnn(epochs: int) -> dict[str, Any]:
-    """The CNN in barenet and PyTorch, taking turns epoch by epoch like the MLPs."""
+    """The CNN in barenet and PyTorch, taking turns epoch by epoch like the MLPs, with the test
+    accuracy after every epoch and the time to predict the test set; once as the machine is and
+    once held to AVX2 (``WITHOUT_AVX512``)."""
     from cnn_contenders import cnn_training_flops
 
-    print("CNN: barenet CNN, PyTorch CNN", flush=True)
-    rows = race((), ["barenet CNN", "PyTorch CNN"], epochs)
-    for row in rows:
-        print(
-            f"  {row['contender']:<22} {row['median_seconds']:.3f} s/epoch  {row['accuracy']:.4f}"
-        )
+    settings = []
+    for label, env in (("as is", {}), ("AVX2 only", WITHOUT_AVX512)):
+        print(f"CNN ({label}): barenet CNN, PyTorch CNN", flush=True)
+        workers = [Worker(name, (), env=env) for name in ("barenet CNN", "PyTorch CNN")]
+        blas = workers[0].ask("blas")
+        rows = race((), workers, epochs, predictions=5, accuracy_every_epoch=True)
+        for row in rows:
+            print(
+                f"  {row['contender']:<22} {row['median_seconds']:.3f} s/epoch  "
+                f"predict {row['predict_seconds']:.3f} s  {row['accuracies']}",
+                flush=True,
+            )
+        settings.append({"label": label, "env": env, "blas": blas, "rows": rows})
     return {
         "architecture": "conv5x5x32-maxpool-conv5x5x64-maxpool-fc128-fc10",
         "flops": cnn_training_flops(),
-        "rows": rows,
+        "epochs": epochs,
+        "settings": settings,
     }
 
 
