@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.util
 import itertools
 import json
 import multiprocessing as mp
@@ -348,9 +349,10 @@ def measure_pages() -> dict[str, Any] | None:
 
 
 def _importable(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
+    """Whether ``module`` is installed, without importing it: importing PyTorch here would load
+    its OpenMP and OpenBLAS into this process, where the load test's clients and the BLAS line
+    of every section measured here would see them."""
+    if importlib.util.find_spec(module) is None:
         print(f"note: {module} is not installed; its column is left out", flush=True)
         return False
     return True
