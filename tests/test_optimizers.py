@@ -150,3 +150,50 @@ def test_restoring_state_for_other_parameters_is_refused(rng):
         bn.Adam().restore_state([np.zeros(3), np.zeros(2)], optimizer.state_arrays())
     with pytest.raises(ValueError, match="has shape"):
         bn.Adam().restore_state([np.zeros(4)], optimizer.state_arrays())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: bn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda: bn.Adam(1e-3, weight_decay=0.01),
+        lambda: bn.AdamW(1e-3),
+        lambda: bn.RMSprop(1e-3, weight_decay=0.01),
+    ],
+)
+def test_big_parameters_updated_slice_by_slice_end_up_exactly_as_in_one_piece(make, rng):
+    """step() hands an elementwise rule a big parameter in cache-sized slices (views of it and of
+    its state): the same numbers as updating the whole array at once."""
+    from barenet.optimizers import CACHE_SIZED
+
+    big = rng.standard_normal((3, CACHE_SIZED + 5)).astype(np.float32)  # four slices
+    small = rng.standard_normal(7).astype(np.float32)
+    sliced, whole = make(), make()
+    params = [big.copy(), small.copy()]
+    expected = [big.copy(), small.copy()]
+    states = [whole.init_state(p) for p in expected]
+    for _ in range(3):
+        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+        sliced.step(params, grads)
+        lr = whole.current_learning_rate()
+        for param, grad, state in zip(expected, grads, states, strict=True):
+            whole.update(param, grad, state, lr)  # the rule on whole arrays
+        whole.iterations += 1
+    for ours, reference in zip(params, expected, strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    assert not np.array_equal(params[0], big)  # it did move
+
+
+def test_a_rule_that_is_not_elementwise_sees_whole_parameters(rng):
+    seen = []
+
+    class NormClipping(bn.SGD):
+        elementwise = False  # it scales by the whole gradient's norm
+
+        def update(self, param, grad, state, lr):
+            seen.append(param.shape)
+            param -= lr * grad / max(1.0, float(np.linalg.norm(grad)))
+
+    param = np.zeros((2, 2**17))
+    NormClipping(0.1).step([param], [np.ones_like(param)])
+    assert seen == [(2, 2**17)]
