@@ -28,8 +28,8 @@ def test_uint8_inputs_are_converted_per_batch(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_raw_pixels_reach_a_first_rescaling_as_integers_with_the_same_result(dtype, rng):
-    """predict() hands integer pixels to a model's first Rescaling unconverted (one pass instead
-    of two): exactly what converting first gives, in the model's dtype."""
+    """predict() and fit() hand integer pixels to a model's first Rescaling unconverted (one pass
+    instead of two): exactly what converting first gives, in the model's dtype."""
     X = rng.integers(0, 256, (30, 28, 28)).astype(np.uint8)
     model = bn.Sequential(
         [bn.Reshape((1, 28, 28)), bn.Rescaling(1 / 127.5, -1.0), bn.Flatten(), bn.Dense(784, 3)],
@@ -44,6 +44,18 @@ def test_raw_pixels_reach_a_first_rescaling_as_integers_with_the_same_result(dty
     converted = model.predict(X.astype(dtype))
     assert raw.dtype == np.dtype(dtype) and seen[-1] == np.dtype(dtype)
     np.testing.assert_array_equal(raw, converted)
+    # Training takes them the same way: the same weights as from pixels converted first.
+    y = rng.integers(0, 3, len(X))
+    trained = []
+    for pixels in (X, X.astype(dtype)):
+        copy = bn.Sequential.from_config(model.get_config())
+        copy.set_weights(model.get_weights())
+        copy.compile("cross_entropy", "sgd").fit(
+            pixels, y, epochs=1, batch_size=8, verbose=0, seed=0
+        )
+        trained.append(copy.get_weights())
+    for raw_weights, converted_weights in zip(*trained, strict=True):
+        np.testing.assert_array_equal(raw_weights, converted_weights)
 
 
 def test_unknown_names_list_the_valid_ones(rng):

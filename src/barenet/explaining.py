@@ -95,7 +95,8 @@ def explain(
     """
     if not model.layers:
         raise ValueError("explain() needs a model with layers.")
-    values = inputs = model.as_batch(check_inputs(X))
+    values = model.as_batch(check_inputs(X))
+    inputs = values.astype(model.dtype, copy=False)  # raw pixels too, in the model's dtype
     outputs = []
     for index, layer in enumerate(model.layers):
         values = layer.forward(values, training=False)
