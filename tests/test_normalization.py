@@ -37,3 +37,38 @@ def test_batch_norm_standardizes_in_training_and_uses_running_stats_after(rng):
         layer.buffers["running_var"].reshape(1, 2, 1, 1) + layer.eps
     )
     np.testing.assert_allclose(inference, expected)
+
+
+def _laid_out(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """``x`` with the same values, stored with its axes in ``order`` (outermost first)."""
+    return np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 0, 2, 3), (0, 2, 3, 1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_2d_gives_the_same_numbers_in_every_memory_layout(order, training, rng):
+    """A convolution hands over (C, N, H, W) or (N, H, W, C) memory seen as (N, C, H, W): the
+    per-channel sums must not depend on it. Reference: the textbook formulas in float64."""
+    layer = bn.BatchNorm2d(3).astype(np.float64)
+    layer.params["weight"][:] = rng.uniform(0.5, 2, 3)
+    layer.params["bias"][:] = rng.standard_normal(3)
+    x = 5 + 2 * rng.standard_normal((4, 3, 5, 6))
+    dy = rng.standard_normal(x.shape)
+    y = layer.forward(_laid_out(x, order), training=training)
+    dx = layer.backward(_laid_out(dy, order))
+    axes, weight = (0, 2, 3), layer.params["weight"].reshape(1, 3, 1, 1)
+    mean = x.mean(axis=axes, keepdims=True) if training else 0.0
+    var = x.var(axis=axes, keepdims=True) if training else 1.0
+    x_hat = (x - mean) / np.sqrt(var + layer.eps)
+    np.testing.assert_allclose(y, weight * x_hat + layer.params["bias"].reshape(1, 3, 1, 1))
+    np.testing.assert_allclose(layer.grads["weight"], (dy * x_hat).sum(axis=axes))
+    np.testing.assert_allclose(layer.grads["bias"], dy.sum(axis=axes))
+    scale = weight / np.sqrt(var + layer.eps)
+    if training:
+        d_mean, d_x_hat = (
+            dy.mean(axis=axes, keepdims=True),
+            (dy * x_hat).mean(axis=axes, keepdims=True),
+        )
+        np.testing.assert_allclose(dx, scale * (dy - d_mean - x_hat * d_x_hat), atol=1e-12)
+    else:
+        np.testing.assert_allclose(dx, scale * dy)

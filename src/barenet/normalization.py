@@ -41,7 +41,7 @@ class _BatchNorm(Layer):
         self.buffers["running_mean"] = np.zeros(self.num_features)
         self.buffers["running_var"] = np.ones(self.num_features)
         self.astype(np.float32)
-        self._normalized: np.ndarray | None = None  # x_hat, cached for backward
+        self._centered: np.ndarray | None = None  # x - mean, cached for backward
         self._inv_std: np.ndarray | None = None
         self._training = False
 
@@ -54,13 +54,20 @@ class _BatchNorm(Layer):
             )
 
     @property
-    def _axes(self) -> tuple[int, ...]:
-        """The axes averaged over: all but the feature axis."""
-        return (0,) if self.ndim == 2 else (0, 2, 3)
+    def _subscripts(self) -> str:
+        """einsum subscripts of the input, ``c`` the feature axis: ``nc`` or ``nchw``."""
+        return "nc" if self.ndim == 2 else "nchw"
 
     def _per_feature(self, values: np.ndarray) -> np.ndarray:
         """``(F,)`` -> a shape that broadcasts along axis 1 of the input."""
         return values.reshape((1, -1) + (1,) * (self.ndim - 2))
+
+    def _sum(self, *factors: np.ndarray) -> np.ndarray:
+        """``sum(prod(factors))`` per feature, ``(F,)``: one pass, in whatever memory layout the
+        input has (einsum walks it in memory order; ``x.sum(axis=(0, 2, 3))`` of a channels-last
+        image took 1.4 ms against 0.4 ms, 128x32x24x24)."""
+        s = self._subscripts
+        return np.einsum(",".join([s] * len(factors)) + "->c", *factors)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._check(x)
@@ -72,9 +79,9 @@ class _BatchNorm(Layer):
                     f"{type(self).__name__} needs more than one value per feature to train; got "
                     f"input of shape {x.shape}. Use a batch size of at least 2."
                 )
-            mean = x.mean(axis=self._axes)
-            centered = x - self._per_feature(mean)
-            var = np.mean(np.square(centered), axis=self._axes)  # x.var would centre x again
+            mean = self._sum(x) / count
+            centered = np.subtract(x, self._per_feature(mean))
+            var = self._sum(centered, centered) / count  # two passes: no cancellation
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
@@ -82,28 +89,34 @@ class _BatchNorm(Layer):
             self.buffers["running_var"] += m * var * (count / (count - 1))  # unbiased, as PyTorch
         else:
             var = self.buffers["running_var"]
-            centered = x - self._per_feature(self.buffers["running_mean"])
+            centered = np.subtract(x, self._per_feature(self.buffers["running_mean"]))
         inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
-        self._inv_std = inv_std
-        self._normalized = centered * self._per_feature(inv_std)
-        return self._normalized * self._per_feature(self.params["weight"]) + self._per_feature(
-            self.params["bias"]
-        )
+        self._centered, self._inv_std = centered, inv_std
+        # y = x_hat * weight + bias with x_hat = centered * inv_std, in one product and one
+        # in-place sum: x_hat itself is never stored (backward rebuilds what it needs of it).
+        y = np.multiply(centered, self._per_feature(self.params["weight"] * inv_std))
+        y += self._per_feature(self.params["bias"])
+        return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        assert self._normalized is not None and self._inv_std is not None, "backward first"
-        x_hat = self._normalized
-        np.sum(dy * x_hat, axis=self._axes, out=self.grads["weight"])
-        np.sum(dy, axis=self._axes, out=self.grads["bias"])
-        scale = self._per_feature(self.params["weight"] * self._inv_std)
+        assert self._centered is not None and self._inv_std is not None, "backward first"
+        centered, inv_std = self._centered, self._inv_std
+        # dL/dweight = sum(dy * x_hat) = inv_std * sum(dy * centered); dL/dbias = sum(dy).
+        sum_dy_centered = self._sum(dy, centered)
+        np.multiply(sum_dy_centered, inv_std, out=self.grads["weight"])
+        np.copyto(self.grads["bias"], self._sum(dy))
+        scale = self.params["weight"] * inv_std
         if not self._training:
-            return dy * scale  # fixed statistics: an affine map per feature
+            return np.multiply(dy, self._per_feature(scale))  # fixed statistics: affine
         # The batch mean and variance depend on every x too; with m values per feature:
-        # dx = scale * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
+        # dx = scale * (dy - mean(dy) - x_hat * mean(dy * x_hat)), and
+        # x_hat * mean(dy * x_hat) = centered * inv_std^2 * sum(dy * centered) / m.
         count = dy.size // self.num_features
-        mean_dy = self._per_feature(self.grads["bias"] / count)
-        mean_dy_xhat = self._per_feature(self.grads["weight"] / count)
-        return scale * (dy - mean_dy - x_hat * mean_dy_xhat)
+        dx = np.multiply(centered, self._per_feature(-(inv_std**2) * sum_dy_centered / count))
+        dx += dy
+        dx -= self._per_feature(self.grads["bias"] / count)
+        dx *= self._per_feature(scale)
+        return dx
 
     def label(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
