@@ -75,7 +75,7 @@ class TorchCNN(Torch):
         self.batch_size, self.torch = batch_size, torch
 
     def predict_classes(self) -> np.ndarray:
-        """Batches of 1,000 (barenet's ``predict`` takes 1,024 at a time)."""
+        """Batches of 1,000 (barenet's ``predict`` chooses its own: 32 images for this CNN)."""
         with self.torch.no_grad():
             return np.concatenate(
                 [self.model(part).argmax(dim=1).numpy() for part in self.x_test.split(1000)]
