@@ -63,6 +63,18 @@ ADAMW_COSINE = TrainConfig(
 # barenet's own MLP: wide, dropout, AdamW with a cosine schedule.
 MLP = ADAMW_COSINE.replace(layers=[784, 800, 800, 10], learning_rate=1e-3, dropout=0.3, epochs=12)
 
+# barenet's own CNN: two conv blocks with batch norm, a dropped-out dense layer, training images
+# moved at random, AdamW with a cosine schedule.
+CNN = ADAMW_COSINE.replace(
+    layers=[784, 256, 10],
+    conv=[32, 64],
+    batch_norm=True,
+    augment="affine",
+    dropout=0.25,
+    learning_rate=2e-3,
+    epochs=20,
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in [
@@ -170,16 +182,16 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "cnn",
             "the same CNN with batch norm, fc256 with dropout, shifted/rotated/scaled training "
-            "images, AdamW with cosine decay, 20 epochs: barenet's best model",
-            ADAMW_COSINE.replace(
-                layers=[784, 256, 10],
-                conv=[32, 64],
-                batch_norm=True,
-                augment="affine",
-                dropout=0.25,
-                learning_rate=2e-3,
-                epochs=20,
-            ),
+            "images, AdamW with cosine decay, 20 epochs",
+            CNN,
+        ),
+        Preset(
+            "cnn-deep",
+            "the cnn recipe with two 3x3 convolutions in each block (16 channels, then 64) "
+            "instead of one 5x5: barenet's best model",
+            # Chosen on a validation split: the same accuracy as cnn's to one image in 10,000,
+            # the lowest loss of every CNN tried, for 1.5x cnn's time.
+            CNN.replace(conv=[16, 64], kernel_size=3, convs_per_block=2),
         ),
     ]
 }
