@@ -57,6 +57,7 @@ LAYERS = {
     "max_pool": lambda rng: bn.MaxPool2D(2),
     "max_pool_overlapping": lambda rng: bn.MaxPool2D(3, stride=2),
     "max_pool_gaps": lambda rng: bn.MaxPool2D(2, stride=3),
+    "max_pool_one_wide": lambda rng: bn.MaxPool2D(1, stride=2),
     "avg_pool": lambda rng: bn.AvgPool2D(2),
     "avg_pool_overlapping": lambda rng: bn.AvgPool2D(3, stride=1),
     "avg_pool_gaps": lambda rng: bn.AvgPool2D(2, stride=3),
@@ -101,7 +102,7 @@ def test_conv2d_matches_the_definition(stride, padding, last, rng):
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("k, stride", [(2, 2), (3, 2), (2, 1), (3, 3)])
+@pytest.mark.parametrize("k, stride", [(2, 2), (3, 2), (2, 1), (3, 3), (1, 2)])
 def test_pooling_matches_the_definition(k, stride, rng):
     x = rng.standard_normal((2, 3, 7, 8))
     np.testing.assert_allclose(bn.MaxPool2D(k, stride).forward(x), naive_pool(x, k, stride, np.max))

@@ -370,7 +370,8 @@ class MaxPool2D(_Pool2D):
     def _max_along(self, x: np.ndarray, axis: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         k, s = self.pool_size, self.stride
         best = x[_along(axis, 0, count, s)]
-        choice = np.zeros(best.shape, np.uint8)  # what a 1-wide window keeps
+        if k == 1:  # every value is its own window's maximum
+            return best.copy(), np.zeros(best.shape, np.uint8)
         for offset in range(1, k):
             candidate = x[_along(axis, offset, count, s)]
             # Offsets grow, so "this one is strictly larger" -> max(choice, offset); strictly,
@@ -381,7 +382,7 @@ class MaxPool2D(_Pool2D):
             else:
                 np.maximum(choice, better * np.uint8(offset), out=choice)
                 np.maximum(best, candidate, out=best)
-        return best.copy() if k == 1 else best, choice
+        return best, choice
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         oh, ow = self._output_size(x)
