@@ -53,6 +53,12 @@ class Barenet:
         self.model = model.compile("cross_entropy", bn.Adam(LEARNING_RATE))
         self.batch_size, self.epoch = batch_size, 0
 
+    def threads(self) -> int:
+        """How many threads share each training batch (``fit(threads=None)``'s choice)."""
+        from barenet.sharding import blas_controller, choose_threads
+
+        return choose_threads(self.model, self.batch_size, blas_controller())
+
     def train_epoch(self) -> float:
         started = time.perf_counter()
         self.model.fit(

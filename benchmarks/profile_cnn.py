@@ -79,9 +79,12 @@ def profile(steps: int = 60, warmup: int = 5) -> dict[str, Any]:
             totals.clear()
             started = time.perf_counter()
         rows = rng.integers(0, len(x_train), BATCH)
+        # One thread: each layer's own time (fit's default shares a batch among threads,
+        # whose layer times overlap; that step is timed below).
         model.fit(
-            x_train[rows], y_train[rows], epochs=1, batch_size=BATCH, verbose=0, shuffle=False
-        )
+            x_train[rows], y_train[rows], epochs=1, batch_size=BATCH, verbose=0, shuffle=False,
+            threads=1,
+        )  # fmt: skip
     step_seconds = (time.perf_counter() - started) / steps
     rows_out = []
     for index, layer in enumerate(model.layers):
@@ -119,7 +122,37 @@ def profile(steps: int = 60, warmup: int = 5) -> dict[str, Any]:
                 "mb": 0.0,
             }
         )
-    return {"batch": BATCH, "steps": steps, "step_ms": 1000 * step_seconds, "rows": rows_out}
+    threads, shared_seconds = _shared_step(x_train, y_train, steps, warmup)
+    return {
+        "batch": BATCH,
+        "steps": steps,
+        "step_ms": 1000 * step_seconds,
+        "threads": threads,
+        "shared_step_ms": 1000 * shared_seconds,
+        "rows": rows_out,
+    }
+
+
+def _shared_step(
+    x_train: np.ndarray, y_train: np.ndarray, steps: int, warmup: int
+) -> tuple[int, float]:
+    """The same steps as ``fit`` takes them by default: each batch shared among threads (one
+    per core, ``barenet.sharding``); the thread count and seconds per step."""
+    import barenet as bn
+    from barenet.digits.config import TrainConfig
+    from barenet.digits.recipe import build_model
+    from barenet.sharding import blas_controller, choose_threads
+
+    model = build_model(TrainConfig(layers=[784, 128, 10], conv=[32, 64], kernel_size=5))
+    model.compile("cross_entropy", bn.Adam(1e-3))
+    threads = choose_threads(model, BATCH, blas_controller())
+    rows = np.random.default_rng(0).integers(0, len(x_train), BATCH * (warmup + steps))
+    model.fit(x_train[rows[: BATCH * warmup]], y_train[rows[: BATCH * warmup]], epochs=1,
+              batch_size=BATCH, verbose=0, shuffle=False)  # fmt: skip
+    started = time.perf_counter()
+    model.fit(x_train[rows[BATCH * warmup :]], y_train[rows[BATCH * warmup :]], epochs=1,
+              batch_size=BATCH, verbose=0, shuffle=False)  # fmt: skip
+    return threads, (time.perf_counter() - started) / steps
 
 
 def main() -> None:

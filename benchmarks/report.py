@@ -182,8 +182,10 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
                 f"{_time_to(0.99, row)} | {per_epoch} | {row['peak_rss_mb']:.0f} |"
             )
         ours, theirs = rows["barenet CNN"], rows["PyTorch CNN"]
+        shared = setting.get("threads")
+        threads = f"; barenet's batches shared by {shared} threads" if shared else ""
         ratios.append(
-            f"- {setting['label']} ({_blas_line(setting['blas'])}): training "
+            f"- {setting['label']} ({_blas_line(setting['blas'])}{threads}): training "
             f"**{ours['median_seconds'] / theirs['median_seconds']:.2f}**, prediction "
             f"**{ours['predict_seconds'] / theirs['predict_seconds']:.2f}** (targets <= 1.0)."
         )
@@ -263,6 +265,17 @@ def _page_section(page: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _shared_step(profile: dict[str, Any]) -> str:
+    """How long the step takes as ``fit`` runs it by default, each batch shared by threads."""
+    if not profile.get("threads") or profile["threads"] < 2:
+        return ""
+    return (
+        f"; with each batch shared by {profile['threads']} threads (fit's default here, "
+        f"`barenet.sharding`; the layer times below are the one-thread step's): "
+        f"**{profile['shared_step_ms']:.1f} ms**"
+    )
+
+
 def _profile_section(profile: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -275,9 +288,9 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
         "first convolution computes no input gradient. MB: the layer's float32 input and output, "
         "the least it must move.",
         "",
-        f"{_measured_on(profile)}. One step: "
-        f"**{profile['step_ms']:.1f} ms**. This machine's float32 matrix-product peak through "
-        f"NumPy: {profile['peak_gflops']:.0f} GFLOP/s.",
+        f"{_measured_on(profile)}. One step on one thread: "
+        f"**{profile['step_ms']:.1f} ms**{_shared_step(profile)}. This machine's float32 "
+        f"matrix-product peak through NumPy: {profile['peak_gflops']:.0f} GFLOP/s.",
         "",
         "| layer | pass | ms per step | share of the step | GFLOP | GFLOP/s | % of peak | MB |",
         "|---|---|---|---|---|---|---|---|",

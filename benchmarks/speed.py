@@ -82,6 +82,8 @@ def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> No
             connection.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         elif command == "blas":
             connection.send(_blas_info())
+        elif command == "threads":  # how many threads share each of barenet's batches
+            connection.send(subject.threads() if hasattr(subject, "threads") else None)
         elif command == "peak":
             connection.send(peak_matmul_gflops())
 
@@ -286,7 +288,7 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
     for label, env in (("as is", {}), ("AVX2 only", WITHOUT_AVX512)):
         print(f"CNN ({label}): barenet CNN, PyTorch CNN", flush=True)
         workers = [Worker(name, (), env=env) for name in ("barenet CNN", "PyTorch CNN")]
-        blas = workers[0].ask("blas")
+        blas, threads = workers[0].ask("blas"), workers[0].ask("threads")
         rows = race((), workers, epochs, predictions=5, accuracy_every_epoch=True)
         for row in rows:
             print(
@@ -294,7 +296,9 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
                 f"predict {row['predict_seconds']:.3f} s  {row['accuracies']}",
                 flush=True,
             )
-        settings.append({"label": label, "env": env, "blas": blas, "rows": rows})
+        settings.append(
+            {"label": label, "env": env, "blas": blas, "threads": threads, "rows": rows}
+        )
     return {
         "architecture": "conv5x5x32-maxpool-conv5x5x64-maxpool-fc128-fc10",
         "flops": cnn_training_flops(),

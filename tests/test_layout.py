@@ -21,7 +21,7 @@ RANKS = {"datasets": 1, "digits": 2, "report": 3, "web": 3, "cli": 4}
 LIBRARY_MAY_IMPORT = {"numpy"}
 # The one optional import of the library: ONNX export imports onnx when it is called, never
 # before, so the library still needs NumPy alone (the `onnx` extra adds it).
-LIBRARY_OPTIONAL = {"barenet.onnx_export": {"onnx"}}
+LIBRARY_OPTIONAL = {"barenet.onnx_export": {"onnx"}, "barenet.sharding": {"threadpoolctl"}}
 APPLICATION_ENTRY = {"barenet.__main__"}  # `python -m barenet` runs the command line
 LINES_PER_FUNCTION = 60  # code lines, docstring aside: one screen
 

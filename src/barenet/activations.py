@@ -69,6 +69,8 @@ class Activation(Layer):
         >>> tanh = Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2)
     """
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(
         self,
         fn: Callable[[np.ndarray], np.ndarray],
@@ -119,6 +121,8 @@ class ReLU(Layer):
     """Rectified linear unit: ``y = max(0, x)``; ``dx = dy * (y > 0)`` (y > 0 exactly where x > 0,
     so only the output is kept and inference computes no mask)."""
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
@@ -134,6 +138,8 @@ class ReLU(Layer):
 
 class LeakyReLU(Layer):
     """Leaky ReLU: ``y = x`` for x > 0, else ``negative_slope * x``."""
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -162,6 +168,8 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """Logistic sigmoid ``y = 1 / (1 + exp(-x))``; ``dx = dy * y * (1 - y)``."""
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
@@ -177,6 +185,8 @@ class Sigmoid(Layer):
 
 class Tanh(Layer):
     """Hyperbolic tangent ``y = tanh(x)``; ``dx = dy * (1 - y^2)``."""
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self) -> None:
         super().__init__()
@@ -200,6 +210,8 @@ class Softmax(Layer):
     Shape:
         - Input: ``(N, C)``; Output: ``(N, C)``.
     """
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self) -> None:
         super().__init__()

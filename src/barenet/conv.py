@@ -143,6 +143,8 @@ class Conv2D(Layer):
         - bias: ``(out_channels,)``
     """
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(
         self,
         in_channels: int,
@@ -284,6 +286,8 @@ class _Pool2D(Layer):
     columns (W). Both max and mean are separable, so each step is ``pool_size`` slice operations
     on the whole batch; reading whole rows keeps memory access contiguous.
     """
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, pool_size: int, stride: int | None = None) -> None:
         super().__init__()

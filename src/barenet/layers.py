@@ -10,6 +10,7 @@ an allocation per step, and a layer that assigns new arrays trains the same (see
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -115,6 +116,14 @@ class Layer(Configurable):
     # its first trainable layer during training, where nothing upstream needs the gradient.
     needs_input_grad = True
 
+    # Sharded training (barenet.sharding) splits a batch among threads, one replica of the model
+    # each. A layer may be sharded when its samples never meet, or meet only in per-feature sums
+    # that it passes through ``across_shards`` (batch norm): during a sharded step that adds the
+    # other shards' sums; otherwise it is None. A layer of your own stays unsharded (the whole
+    # model trains on one thread) until it sets ``shardable = True``.
+    shardable: ClassVar[bool] = False
+    across_shards: Callable[[np.ndarray], np.ndarray] | None = None
+
     def label(self) -> str:
         """A short name for tables and pictures, e.g. ``"Dense(784->128)"``: the class name,
         with the sizes that tell two layers of one class apart."""
@@ -165,6 +174,8 @@ class Dense(Layer):
         - Output: ``(N, out_features)``
         - weight: ``(in_features, out_features)``; bias: ``(out_features,)``
     """
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(
         self,
@@ -251,6 +262,8 @@ class Dropout(Layer):
         - Input: any; Output: same as input.
     """
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(self, rate: float, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         is_number = isinstance(rate, (int, float, np.floating)) and not isinstance(rate, bool)
@@ -286,6 +299,8 @@ class Flatten(Layer):
         - Output: ``(N, prod(*))``
     """
 
+    shardable = True  # each sample's output depends on that sample alone
+
     def __init__(self) -> None:
         super().__init__()
         self._input_shape: tuple[int, ...] = ()
@@ -309,6 +324,8 @@ class Reshape(Layer):
         - Input: ``(N, *)`` with ``prod(*) == prod(target_shape)``
         - Output: ``(N, *target_shape)``
     """
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, target_shape: tuple[int, ...] | list[int]) -> None:
         super().__init__()
@@ -348,6 +365,8 @@ class Rescaling(Layer):
     Shape:
         - Input: any; Output: same as input.
     """
+
+    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, scale: float, offset: float = 0.0) -> None:
         super().__init__()

@@ -6,6 +6,7 @@ It inherits ``compile``, ``fit`` and ``evaluate`` from ``training.Trainer``; the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,17 @@ class Sequential(Trainer):
             for name, generator in generators.items()
             if isinstance(generator, np.random.Generator)
         }
+
+    def replica(self) -> Sequential:
+        """A model of the same layers that shares this one's parameter arrays (so it sees every
+        update), with gradients, caches, buffers, generators and a loss of its own: one shard's
+        model in sharded training (``barenet.sharding``)."""
+        twin = Sequential(dtype=self.dtype.name)
+        # A deep copy that finds every parameter already in its memo copies all but those.
+        shared = {id(param): param for _, param, _ in self.parameters()}
+        twin.layers = copy.deepcopy(self.layers, shared)
+        twin.loss, twin.input_shape = copy.deepcopy(self.loss), self.input_shape
+        return twin
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter and buffer, in ``state()`` order."""

@@ -25,6 +25,8 @@ class _BatchNorm(Layer):
         eps: added to the variance, so that a constant feature does not divide by zero.
     """
 
+    shardable = True  # its per-feature sums go through across_shards
+
     ndim = 2  # of the input; BatchNorm2d overrides
 
     def __init__(self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5) -> None:
@@ -69,19 +71,28 @@ class _BatchNorm(Layer):
         s = self._subscripts
         return np.einsum(",".join([s] * len(factors)) + "->c", *factors)
 
+    def _over_batch(self, sums: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+        """Per-feature sums and the number of values they add, over the whole batch: this
+        input's own, or in sharded training every shard's (see ``Layer.across_shards``)."""
+        if self.across_shards is None:
+            return sums, count
+        totals = self.across_shards(np.append(sums.astype(np.float64), count))
+        return totals[:-1].astype(sums.dtype), int(totals[-1])
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._check(x)
         self._training = training
         if training:
-            count = x.size // self.num_features
+            sums, count = self._over_batch(self._sum(x), x.size // self.num_features)
             if count < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs more than one value per feature to train; got "
                     f"input of shape {x.shape}. Use a batch size of at least 2."
                 )
-            mean = self._sum(x) / count
+            mean = sums / count
             centered = np.subtract(x, self._per_feature(mean))
-            var = self._sum(centered, centered) / count  # two passes: no cancellation
+            squares, _ = self._over_batch(self._sum(centered, centered), count)
+            var = squares / count  # two passes: no cancellation
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
@@ -111,10 +122,14 @@ class _BatchNorm(Layer):
         # The batch mean and variance depend on every x too; with m values per feature:
         # dx = scale * (dy - mean(dy) - x_hat * mean(dy * x_hat)), and
         # x_hat * mean(dy * x_hat) = centered * inv_std^2 * sum(dy * centered) / m.
-        count = dy.size // self.num_features
+        # (Sums over the whole batch: in sharded training this shard's gradients are its part.)
+        sums, count = self._over_batch(
+            np.concatenate([sum_dy_centered, self.grads["bias"]]), dy.size // self.num_features
+        )
+        sum_dy_centered, sum_dy = np.split(sums, 2)
         dx = np.multiply(centered, self._per_feature(-(inv_std**2) * sum_dy_centered / count))
         dx += dy
-        dx -= self._per_feature(self.grads["bias"] / count)
+        dx -= self._per_feature(sum_dy / count)
         dx *= self._per_feature(scale)
         return dx
 

@@ -7,9 +7,12 @@ backward -> step -> metrics, then evaluate -> callbacks.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
@@ -19,6 +22,13 @@ from barenet.configurable import check_positive_int
 from barenet.losses import Loss, check_labels, get_loss
 from barenet.metrics import count_correct
 from barenet.optimizers import Optimizer, get_optimizer
+from barenet.sharding import (
+    ShardedStep,
+    blas_controller,
+    choose_threads,
+    forward_backward,
+    unshardable_layers,
+)
 
 if TYPE_CHECKING:
     from barenet.model import Sequential
@@ -81,6 +91,7 @@ class Trainer:
         steps_per_epoch: int | None = None,
         augment: Augmentation | None = None,
         initial_epoch: int = 0,
+        threads: int | None = None,
     ) -> History:
         """Train on (X, y) with mini-batch gradient descent.
 
@@ -103,6 +114,11 @@ class Trainer:
                 On a model loaded from a checkpoint written after that many epochs, training
                 goes on exactly as the run would have: its random generators, optimizer state
                 and history come back (``seed`` is then not used).
+            threads: how many threads share each batch, one shard each (``barenet.sharding``): the
+                same maths, rounded in another order, with Dropout masks drawn per shard, so a
+                seed gives one run per number of threads. None picks one per core for a network
+                with a convolution (as many as BLAS may use), 1 for others; sharding needs the
+                ``threadpoolctl`` package.
 
         Shape:
             - X: ``(N, *input_shape)``, any numeric dtype (converted one batch at a time).
@@ -126,12 +142,14 @@ class Trainer:
         X, y, validation_data = self._fit_data(X, y, validation_data, validation_split)
         batch = len(X) if batch_size is None else min(batch_size, len(X))
         self.input_shape = X.shape[1:]
+        stepping = self._training_step(threads, batch)
         rng, history = self._begin(seed, initial_epoch)
         callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
         for callback in callbacks:
             callback.set_model(cast("Sequential", self))  # fit runs on a model
             callback.on_train_begin()
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught per batch
+        # Divergence is caught per batch; the step's threads stop when fit ends.
+        with np.errstate(over="ignore", invalid="ignore"), stepping as step:
             for epoch in range(initial_epoch, epochs):
                 for callback in callbacks:
                     callback.on_epoch_begin(epoch)
@@ -139,7 +157,7 @@ class Trainer:
                 order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
                 if steps_per_epoch is not None:
                     order = order[: steps_per_epoch * batch]
-                logs = self._train_epoch(X, y, order, batch, epoch, rng, augment, callbacks)
+                logs = self._train_epoch(X, y, order, batch, epoch, rng, augment, callbacks, step)
                 if validation_data is not None:
                     measured = self.evaluate(*validation_data)
                     logs |= {"val_loss": measured["loss"], "val_accuracy": measured["accuracy"]}
@@ -152,6 +170,31 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_end()
         return history
+
+    def _training_step(
+        self, threads: int | None, batch: int
+    ) -> AbstractContextManager[Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]]:
+        """The forward-loss-backward of one batch: on this thread, or sharded over ``threads``
+        threads (``barenet.sharding``), as a context manager that stops them at the end."""
+        model = cast("Sequential", self)
+        controller = blas_controller() if threads != 1 else None
+        if threads is None:
+            threads = choose_threads(model, batch, controller)
+        check_positive_int("fit", threads=threads)
+        threads = min(threads, batch)
+        if threads == 1:
+            return contextlib.nullcontext(functools.partial(forward_backward, model))
+        if controller is None:
+            raise ValueError(
+                f"fit(threads={threads}) needs the threadpoolctl package, to keep each shard's "
+                "matrix products on one thread: pip install threadpoolctl, or use threads=1."
+            )
+        if unsharded := unshardable_layers(model):
+            raise ValueError(
+                f"fit(threads={threads}) cannot split a batch through {', '.join(unsharded)}: "
+                "use threads=1, or set shardable = True on a layer whose samples never meet."
+            )
+        return ShardedStep(model, threads, controller)
 
     def _begin(self, seed: int | None, initial_epoch: int) -> tuple[np.random.Generator, History]:
         """The run's generator and history: new ones, or those of the checkpoint resumed."""
@@ -238,9 +281,11 @@ class Trainer:
         rng: np.random.Generator,
         augment: Augmentation | None,
         callbacks: Sequence[Callback],
+        step: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]],
     ) -> dict[str, float]:
         """One pass over the samples in ``order``, ``batch`` at a time; the epoch's mean loss
-        and accuracy."""
+        and accuracy. ``step`` runs forward, loss and backward on a batch (see
+        ``_training_step``)."""
         assert self.loss is not None and self.optimizer is not None
         last_good = self.get_weights()
         threshold = self.decision_threshold
@@ -248,26 +293,24 @@ class Trainer:
         params = [param for _, param, _ in self.parameters()]
         grads = [grad for _, _, grad in self.parameters()]
         loss_sum, correct = 0.0, 0
-        for step, start in enumerate(range(0, len(order), batch)):
+        for index, start in enumerate(range(0, len(order), batch)):
             rows = order[start : start + batch]
             X_batch, y_batch = X[rows], y[rows]
             if augment is not None:
                 X_batch = augment(X_batch, rng)
-            # Forward, then the loss on the scores (before a fused softmax).
-            scores = self.forward(self.as_batch(X_batch), training=True, logits=True)
-            loss = self.loss.forward(scores, y_batch)
+            # Forward, the loss on the scores (before a fused softmax), backward; then one
+            # optimizer step, unless the loss blew up.
+            loss, scores = step(self.as_batch(X_batch), y_batch)
             if self._loss_ceiling is None:
                 self._loss_ceiling = BLOW_UP * max(loss, 1.0)
             if not math.isfinite(loss) or loss > self._loss_ceiling:
-                raise self._diverged(epoch, step, loss, last_good)
-            # Backward, then one optimizer step.
-            self.backward(self.loss.backward(), logits=True, input_grad=False)
+                raise self._diverged(epoch, index, loss, last_good)
             self.optimizer.step(params, grads)
             # Metrics.
             loss_sum += loss * len(rows)
             correct += count_correct(scores, y_batch, threshold)
             for callback in callbacks:
-                callback.on_batch_end(step, {"loss": loss_sum / (start + len(rows))})
+                callback.on_batch_end(index, {"loss": loss_sum / (start + len(rows))})
         return {"loss": loss_sum / len(order), "accuracy": correct / len(order)}
 
     def _diverged(

@@ -144,6 +144,12 @@ TRAINING_OPTIONS: list[Decorator] = [
     click.option("--weight-decay", type=float, help="Weight decay (decoupled for adamw)."),
     click.option("--seed", type=int, help="Random seed: same seed, same run."),
     click.option(
+        "--threads",
+        type=int,
+        help="Threads that share each batch (default: one per core for a CNN, 1 for an MLP); "
+        "a seed gives the same run for the same number.",
+    ),
+    click.option(
         "--shuffle/--no-shuffle",
         default=None,
         help="Visit the training images in a new random order each epoch (default) or in order.",

@@ -71,6 +71,7 @@ class TrainConfig:
     conv_dropout: float = 0.0  # after every conv block's pooling
     weight_decay: float = 0.0
     seed: int = 0  # initial weights, dropout masks and shuffling
+    threads: int | None = None  # threads sharing each batch; None: one per core for a CNN
     train_limit: int | None = None  # use only the first N training images
     validation_split: float = 0.0  # held out from the end of the training images
     test_every: int = 0  # also record test accuracy every N epochs (as the tutorials did)
@@ -118,6 +119,7 @@ class TrainConfig:
                 "at least 1",
             ),
             (self.seed >= 0, "seed", "0 or more"),
+            (self.threads is None or self.threads >= 1, "threads", "at least 1"),
             (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
             (0 <= self.conv_dropout < 1, "conv-dropout", "in [0, 1)"),
             (self.learning_rate > 0, "learning-rate", "greater than 0"),

@@ -227,6 +227,7 @@ def train(
                 seed=config.seed,
                 augment=get_augmentation(config.augment),
                 initial_epoch=initial_epoch,
+                threads=config.threads,
             )
     except KeyboardInterrupt:
         interrupted = True
