@@ -157,8 +157,9 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         "Batch 128, Adam at 1e-3, float32, no padding, same turn-taking as above "
         f"(1 warm-up epoch, then {cnn['epochs']} timed). barenet's Conv2D is im2col (im2row with "
         "8 channels or more) + one matrix product, and its recipe pools before the ReLU (the "
-        "same function, see `build_model`); PyTorch uses its oneDNN convolutions with 2 "
-        "threads. Prediction: the 10,000 test images (barenet's `predict`, batches of 1,000 "
+        "same function, see `build_model`); `fit` shares each batch among threads, one per "
+        "core, each with one-thread BLAS (`barenet.sharding`). PyTorch uses its oneDNN "
+        "convolutions with 2 threads. Prediction: the 10,000 test images (barenet's `predict`, batches of 1,000 "
         "for PyTorch), median of 5. Time to 99%: training seconds, the warm-up epoch included, "
         "until the test accuracy (checked after every epoch, not timed) first reaches 99.0%: "
         "one run each, so it moves with the seed.",
