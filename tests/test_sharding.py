@@ -7,7 +7,7 @@ import pytest
 
 import barenet as bn
 from barenet import sharding
-from barenet.sharding import AllReduce, ShardedStep, blas_controller, forward_backward
+from barenet.sharding import AllReduce, ShardedStep, blas_controller
 
 pytest.importorskip("threadpoolctl")
 
@@ -48,7 +48,7 @@ def test_sharded_gradients_are_the_whole_batch_gradients(samples, threads):
     smaller than the shards (3 samples: one thread)."""
     X, y = _data(samples)
     model = _cnn()
-    loss, scores = forward_backward(model, X, y)
+    loss, scores = model.forward_backward(X, y)
     expected = _gradients(model)
     running = [value.copy() for _, value in model.buffers()]
     model = _cnn()  # the same initial weights

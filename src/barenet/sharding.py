@@ -14,10 +14,11 @@ its own rows, and the gradients add with no further weights. A layer that sums o
 ``Layer.across_shards``: a barrier that every shard reaches in the same order. Only the rounding
 differs (sums in another order), and Dropout draws its masks from one generator per shard.
 
-Measured on 2 cores (Intel Xeon, AVX-512, OpenBLAS SkylakeX kernels), batches of 128: the
-benchmark CNN's step 36.4 -> 26.3 ms, the ``cnn`` preset's 49 -> 34 ms; MLP steps got slower
-(784-800-10: 3.1 -> 4.0 ms; their small products hold Python's lock between short NumPy calls),
-so only networks with a convolution are sharded unless asked (see ``choose_threads``).
+Measured through ``fit`` on 2 cores (Intel Xeon, AVX-512, OpenBLAS SkylakeX kernels), batches
+of 128, one thread against two: the benchmark CNN's step 32.7 -> 22.9 ms, the ``cnn`` preset's
+42.5 -> 32.0 ms, ``cnn-deep``'s 79 -> 56 ms; MLP steps got slower (784-800-10: 3.1 -> 4.0 ms;
+their short NumPy calls contend for Python's lock), so only networks with a convolution are
+sharded unless asked (see ``choose_threads``).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class ShardedStep:
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         if len(X) < self.shards:  # a last batch smaller than the shards: one thread
-            return forward_backward(self.model, X, y)
+            return self.model.forward_backward(X, y)
         self._seed_replicas()
         bounds = np.linspace(0, len(X), self.shards + 1).round().astype(int)
         parts = [(X[a:b], y[a:b], (b - a) / len(X)) for a, b in itertools.pairwise(bounds)]
@@ -192,27 +193,10 @@ class ShardedStep:
             layer.across_shards = across
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # per thread: fit's does not reach
-                return forward_backward(replica, X, y, weight)
+                return replica.forward_backward(X, y, weight)
         except BaseException:
             self._reduce.abort()
             raise
         finally:
             for layer in replica.layers:
                 layer.across_shards = None
-
-
-def forward_backward(
-    model: Sequential, X: np.ndarray, y: np.ndarray, weight: float = 1.0
-) -> tuple[float, np.ndarray]:
-    """One batch's forward pass, loss and backward pass (parameter gradients only); returns the
-    loss and the scores. ``weight`` scales the loss gradient (a shard's share of its batch).
-    A loss that is not finite is backpropagated all the same (every shard must reach batch norm's
-    sums); the caller stops training before the optimizer sees the gradients."""
-    assert model.loss is not None
-    scores = model.forward(X, training=True, logits=True)
-    loss = model.loss.forward(scores, y)
-    gradient = model.loss.backward()
-    if weight != 1.0:
-        gradient = gradient * gradient.dtype.type(weight)  # a new array: the loss keeps its own
-    model.backward(gradient, logits=True, input_grad=False)
-    return loss, scores

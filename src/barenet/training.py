@@ -8,7 +8,6 @@ backward -> step -> metrics, then evaluate -> callbacks.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,13 +21,7 @@ from barenet.configurable import check_positive_int
 from barenet.losses import Loss, check_labels, get_loss
 from barenet.metrics import count_correct
 from barenet.optimizers import Optimizer, get_optimizer
-from barenet.sharding import (
-    ShardedStep,
-    blas_controller,
-    choose_threads,
-    forward_backward,
-    unshardable_layers,
-)
+from barenet.sharding import ShardedStep, blas_controller, choose_threads, unshardable_layers
 
 if TYPE_CHECKING:
     from barenet.model import Sequential
@@ -183,7 +176,7 @@ class Trainer:
         check_positive_int("fit", threads=threads)
         threads = min(threads, batch)
         if threads == 1:
-            return contextlib.nullcontext(functools.partial(forward_backward, model))
+            return contextlib.nullcontext(self.forward_backward)
         if controller is None:
             raise ValueError(
                 f"fit(threads={threads}) needs the threadpoolctl package, to keep each shard's "
@@ -195,6 +188,28 @@ class Trainer:
                 "use threads=1, or set shardable = True on a layer whose samples never meet."
             )
         return ShardedStep(model, threads, controller)
+
+    def forward_backward(
+        self, X: np.ndarray, y: np.ndarray, weight: float = 1.0
+    ) -> tuple[float, np.ndarray]:
+        """One batch's forward pass, its loss on the scores (before a fused softmax) and the
+        backward pass, which leaves the parameter gradients in ``grads``; returns the loss and
+        the scores. ``weight`` scales the loss gradient: a shard's share of its batch in sharded
+        training. A loss that is not finite is backpropagated all the same (every shard must
+        reach batch norm's sums); ``fit`` stops before the optimizer sees such gradients.
+
+        Shape:
+            - X: ``(N, *input_shape)`` in the model's dtype; y: ``(N,)`` or ``(N, C)``.
+            - Returns the mean loss (a float) and the scores ``(N, C)``.
+        """
+        assert self.loss is not None
+        scores = self.forward(X, training=True, logits=True)
+        loss = self.loss.forward(scores, y)
+        gradient = self.loss.backward()
+        if weight != 1.0:
+            gradient = gradient * gradient.dtype.type(weight)  # a new array: the loss keeps its own
+        self.backward(gradient, logits=True, input_grad=False)
+        return loss, scores
 
     def _begin(self, seed: int | None, initial_epoch: int) -> tuple[np.random.Generator, History]:
         """The run's generator and history: new ones, or those of the checkpoint resumed."""
@@ -298,8 +313,8 @@ class Trainer:
             X_batch, y_batch = X[rows], y[rows]
             if augment is not None:
                 X_batch = augment(X_batch, rng)
-            # Forward, the loss on the scores (before a fused softmax), backward; then one
-            # optimizer step, unless the loss blew up.
+            # Forward, loss and backward (forward_backward, here or in shards on threads); then
+            # one optimizer step, unless the loss blew up.
             loss, scores = step(self.as_batch(X_batch), y_batch)
             if self._loss_ceiling is None:
                 self._loss_ceiling = BLOW_UP * max(loss, 1.0)
