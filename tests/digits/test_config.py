@@ -33,6 +33,7 @@ def test_defaults_are_valid_and_replace_makes_a_new_config():
         ({"conv": [32, 64, 128]}, "shrinks 28x28 images to nothing"),
         ({"conv": [32, 64], "convs_per_block": 3}, "shrinks 28x28 images to nothing"),
         ({"convs_per_block": 0}, "--convs-per-block must be at least 1"),
+        ({"threads": 0}, "--threads must be at least 1"),
     ],
 )
 def test_out_of_range_options_are_named(changes, message):
