@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 SMALLEST_SHARD = 32
 
 
+@functools.cache  # finding the loaded libraries takes ~1 ms; fit asks on every call
 def blas_controller() -> Any | None:
     """threadpoolctl's controller of the BLAS thread pools, or None when it is not installed
     (sharding needs it: two shards each running two-thread products made the benchmark CNN's step
