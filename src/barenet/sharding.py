@@ -132,6 +132,11 @@ class ShardedStep:
         self._reduce = AllReduce(shards)
         self._pool = ThreadPoolExecutor(shards - 1, thread_name_prefix="barenet-shard")
         self._grads = [[grad for _, _, grad in replica.parameters()] for replica in self.replicas]
+        # Each Dropout's generator, with the same layer's generator in every other replica.
+        self._generators = [
+            (generator, [replica.random_generators()[name] for replica in self.replicas[1:]])
+            for name, generator in model.random_generators().items()
+        ]
 
     def __enter__(self) -> ShardedStep:
         return self
@@ -150,27 +155,22 @@ class ShardedStep:
         for grads in self._grads[1:]:
             for total, part in zip(self._grads[0], grads, strict=True):
                 total += part
-        weights = [weight for _, _, weight in parts]
-        loss = sum(
-            weight * shard_loss for weight, (shard_loss, _) in zip(weights, results, strict=True)
-        )
+        pairs = zip(parts, results, strict=True)
+        loss = sum(weight * shard_loss for (_, _, weight), (shard_loss, _) in pairs)
         return float(loss), np.concatenate([scores for _, scores in results])
 
     def _seed_replicas(self) -> None:
         """Give each replica's Dropout a generator seeded from the model's own (whose state
         checkpoints save), so that a resumed run draws what the uninterrupted one would."""
-        for name, generator in self.model.random_generators().items():
-            for replica in self.replicas[1:]:
+        for generator, theirs in self._generators:
+            for twin in theirs:
                 seed = int(generator.integers(2**63))
-                fresh = type(generator.bit_generator)(seed)
-                replica.random_generators()[name].bit_generator.state = fresh.state
+                twin.bit_generator.state = type(generator.bit_generator)(seed).state
 
     def _run_shards(self, parts: list[tuple[np.ndarray, np.ndarray, float]]) -> list[Any]:
         """Run shard 0 here and the others on the pool; re-raise the first real failure."""
         futures: list[Future[Any]] = [
-            self._pool.submit(self._shard, index, *part)
-            for index, part in enumerate(parts)
-            if index > 0
+            self._pool.submit(self._shard, index, *part) for index, part in enumerate(parts[1:], 1)
         ]
         outcomes: list[Any] = []
         try:
