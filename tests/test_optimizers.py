@@ -197,3 +197,44 @@ def test_a_rule_that_is_not_elementwise_sees_whole_parameters(rng):
     param = np.zeros((2, 2**17))
     NormClipping(0.1).step([param], [np.ones_like(param)])
     assert seen == [(2, 2**17)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_to_zero_zeroes_subnormals_and_keeps_the_rest(dtype):
+    from barenet.optimizers import flush_to_zero
+
+    info = np.finfo(dtype)
+    subnormal = [info.smallest_subnormal, -info.smallest_normal / 3, info.smallest_normal / 2]
+    kept = [1e-20, -1e-20, 0.5, -3.0, 1e8, 0.0]
+    array = np.array(subnormal + kept, dtype=dtype)
+    flush_to_zero(array)
+    np.testing.assert_array_equal(array[:3], 0.0)
+    np.testing.assert_array_equal(array[3:], np.array(kept, dtype=dtype))  # bit for bit
+
+
+@pytest.mark.parametrize(
+    "make, state_names",
+    [
+        (lambda: bn.SGD(0.1, momentum=0.9), ["velocity"]),
+        (lambda: bn.Adam(1e-3), ["m", "v"]),
+        (lambda: bn.RMSprop(1e-3), ["square_avg"]),
+    ],
+)
+def test_running_averages_of_a_silent_gradient_decay_to_zero_not_to_subnormals(make, state_names):
+    """A weight whose gradient falls silent (a dead unit) has its averages multiplied by 0.9 (or
+    0.999) at every step: they must never sit in the slow subnormal range, and end at 0 or at a
+    few units of flush_to_zero's rounding (2**-116), which no update can feel."""
+    optimizer = make()
+    param = np.array([0.5, -0.25], dtype=np.float32)
+    optimizer.step([param], [np.array([1e-3, 1e-3], dtype=np.float32)])
+    silent = [np.array([0.0, 0.0], dtype=np.float32)]
+    tiny = np.finfo(np.float32).smallest_normal
+    subnormal_seen = False
+    for _ in range(1000):
+        optimizer.step([param], silent)
+        for name in state_names:
+            averages = optimizer._state[0][name]
+            subnormal_seen |= bool(np.any((averages != 0) & (np.abs(averages) < tiny)))
+    assert not subnormal_seen
+    # 0.9**1000 * 1e-3 = 2e-49: below any float32; the rounding leaves at most a few 2**-116.
+    assert abs(optimizer._state[0][state_names[0]][0]) <= 8 * 2.0**-116

@@ -28,6 +28,32 @@ CACHE_SIZED = 2**17
 StatePiece = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
 
 
+def flush_to_zero(array: np.ndarray) -> None:
+    """Round the subnormal entries of ``array`` to zero, in place (float32: ``|x| < 1.2e-38``).
+
+    A running average that stops receiving gradients (the weights of a dead ReLU unit, or of a
+    pixel that is always blank) decays geometrically, ``m = 0.9 m``, into the subnormal range,
+    where the CPU computes in microcode, each multiply up to 25 times slower (measured): the
+    784-800-10 MLP's Adam step went from 1.0 to 7 ms within three epochs. ``x + c - c`` with
+    ``c = 2**-93`` (``2**-960`` for float64) rounds ``x`` to a multiple of ``c``'s last bit,
+    ``u = 2**-116``: every ``|x| < u/2`` (6e-36) becomes 0, every ``|x| > 2**24 c`` (1.7e-21)
+    comes back bit for bit, and those between move by at most ``u/2``, far below anything an
+    update can carry into a parameter. A decaying average thus ends at 0 or, when the rounding
+    outweighs the decay, at a few ``u`` (at most 6e-33 under 0.999): a normal number that stays
+    normal when multiplied. Additions take no slow path, so this costs two fast passes.
+    """
+    offset = _flush_offset(array.dtype)
+    array += offset
+    array -= offset
+
+
+@functools.cache
+def _flush_offset(dtype: np.dtype) -> np.floating:
+    """``c`` for ``flush_to_zero``: the smallest normal number times 2**(mantissa bits + 10)."""
+    info = np.finfo(dtype)
+    return dtype.type(info.smallest_normal * 2.0 ** (info.nmant + 10))
+
+
 def _cache_sized(
     param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]
 ) -> list[StatePiece]:
@@ -205,6 +231,7 @@ class SGD(Optimizer):
         velocity = state["velocity"]
         velocity *= self.momentum
         velocity += grad
+        flush_to_zero(velocity)
         direction = grad + self.momentum * velocity if self.nesterov else velocity
         np.multiply(direction, param.dtype.type(lr), out=scratch)
         param -= scratch
@@ -268,9 +295,11 @@ class Adam(Optimizer):
         dtype = param.dtype.type
         M *= dtype(self.beta1)
         M += grad
+        flush_to_zero(M)
         V *= dtype(self.beta2)
         np.multiply(grad, grad, out=scratch)
         V += scratch
+        flush_to_zero(V)
         t = self.iterations + 1
         c1 = (1.0 - self.beta1) / (1.0 - self.beta1**t)
         c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
@@ -344,6 +373,7 @@ class RMSprop(Optimizer):
         square_avg = state["square_avg"]
         square_avg *= self.rho
         square_avg += (1.0 - self.rho) * grad * grad
+        flush_to_zero(square_avg)
         param -= param.dtype.type(lr) * grad / (np.sqrt(square_avg) + self.eps)
 
     def get_config(self) -> dict[str, Any]:
