@@ -212,6 +212,14 @@ def test_flush_to_zero_zeroes_subnormals_and_keeps_the_rest(dtype):
     np.testing.assert_array_equal(array[3:], np.array(kept, dtype=dtype))  # bit for bit
 
 
+def test_flush_to_zero_leaves_other_dtypes_alone():
+    from barenet.optimizers import flush_to_zero
+
+    half = np.array([1e-7, 1e-4, 0.3], dtype=np.float16)  # a float16 subnormal, then normals
+    flush_to_zero(half)
+    np.testing.assert_array_equal(half, np.array([1e-7, 1e-4, 0.3], dtype=np.float16))
+
+
 @pytest.mark.parametrize(
     "make, state_names",
     [

@@ -33,7 +33,7 @@ def flush_to_zero(array: np.ndarray) -> None:
 
     A running average that stops receiving gradients (the weights of a dead ReLU unit, or of a
     pixel that is always blank) decays geometrically, ``m = 0.9 m``, into the subnormal range,
-    where the CPU computes in microcode, each multiply up to 25 times slower (measured): the
+    where x86 processors compute in microcode, each multiply up to 25 times slower (measured): the
     784-800-10 MLP's Adam step went from 1.0 to 7 ms within three epochs. ``x + c - c`` with
     ``c = 2**-93`` (``2**-960`` for float64) rounds ``x`` to a multiple of ``c``'s last bit,
     ``u = 2**-116``: every ``|x| < u/2`` (6e-36) becomes 0, every ``|x| > 2**24 c`` (1.7e-21)
@@ -41,15 +41,21 @@ def flush_to_zero(array: np.ndarray) -> None:
     update can carry into a parameter. A decaying average thus ends at 0 or, when the rounding
     outweighs the decay, at a few ``u`` (at most 6e-33 under 0.999): a normal number that stays
     normal when multiplied. Additions take no slow path, so this costs two fast passes.
+    Other dtypes are left alone: NumPy computes float16 through float32, where its subnormals
+    are normal numbers (and a float16 ``c`` would round away most of its precision).
     """
     offset = _flush_offset(array.dtype)
-    array += offset
-    array -= offset
+    if offset is not None:
+        array += offset
+        array -= offset
 
 
 @functools.cache
-def _flush_offset(dtype: np.dtype) -> np.floating:
-    """``c`` for ``flush_to_zero``: the smallest normal number times 2**(mantissa bits + 10)."""
+def _flush_offset(dtype: np.dtype) -> np.floating | None:
+    """``c`` for ``flush_to_zero``: the smallest normal number times 2**(mantissa bits + 10),
+    for float32 and float64; None for any other dtype."""
+    if dtype not in (np.float32, np.float64):
+        return None
     info = np.finfo(dtype)
     return dtype.type(info.smallest_normal * 2.0 ** (info.nmant + 10))
 
