@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("barenet", "PyTorch", "scikit-learn", "per-sample loop")
+COLUMNS = ("barenet", "barenet + numba", "PyTorch", "scikit-learn", "per-sample loop")
 
 
 def _blas_line(blas: list[dict[str, Any]]) -> str:
@@ -16,6 +16,15 @@ def _blas_line(blas: list[dict[str, Any]]) -> str:
         )
         or "unknown"
     )
+
+
+def _ratio(
+    rows: dict[str, dict[str, Any]], ours: str, theirs: str, key: str = "median_seconds"
+) -> str:
+    """``ours / theirs`` in bold, or "-" when either did not run."""
+    if ours not in rows or theirs not in rows:
+        return "-"
+    return f"**{rows[ours][key] / rows[theirs][key]:.2f}**"
 
 
 def _network_name(layers: list[int]) -> str:
@@ -44,22 +53,20 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "",
         "## Epoch time (seconds, median)",
         "",
-        "| network | matmul limit | " + " | ".join(COLUMNS) + " | barenet / PyTorch |",
-        "|---|---|" + "---|" * len(COLUMNS) + "---|",
+        "| network | matmul limit | "
+        + " | ".join(COLUMNS)
+        + " | barenet / PyTorch | barenet + numba / PyTorch |",
+        "|---|---|" + "---|" * len(COLUMNS) + "---|---|",
     ]
     for network in results["networks"]:
         rows = {row["contender"]: row for row in network["rows"]}
         cells = [f"{rows[c]['median_seconds']:.2f}" if c in rows else "-" for c in COLUMNS]
-        ratio = "-"
-        if "PyTorch" in rows:
-            ratio = (
-                f"**{rows['barenet']['median_seconds'] / rows['PyTorch']['median_seconds']:.2f}**"
-            )
+        ratios = [_ratio(rows, ours, "PyTorch") for ours in ("barenet", "barenet + numba")]
         limit = network["flops"] / (peak * 1e9)
         lines.append(
             f"| {_network_name(network['layers'])} | {limit:.2f} | "
-            + " | ".join(cells)
-            + f" | {ratio} |"
+            + " | ".join(cells + ratios)
+            + " |"
         )
     lines += [
         "",
@@ -182,14 +189,15 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
                 f"{rate:.0f} | {rate / peak:.0%} | {row['predict_seconds']:.2f} | "
                 f"{_time_to(0.99, row)} | {per_epoch} | {row['peak_rss_mb']:.0f} |"
             )
-        ours, theirs = rows["barenet CNN"], rows["PyTorch CNN"]
         shared = setting.get("threads")
         threads = f"; barenet's batches shared by {shared} threads" if shared else ""
-        ratios.append(
-            f"- {setting['label']} ({_blas_line(setting['blas'])}{threads}): training "
-            f"**{ours['median_seconds'] / theirs['median_seconds']:.2f}**, prediction "
-            f"**{ours['predict_seconds'] / theirs['predict_seconds']:.2f}** (targets <= 1.0)."
-        )
+        for ours in ("barenet CNN", "barenet CNN + numba"):
+            if ours in rows:
+                ratios.append(
+                    f"- {ours}, {setting['label']} ({_blas_line(setting['blas'])}{threads}): "
+                    f"training {_ratio(rows, ours, 'PyTorch CNN')}, prediction "
+                    f"{_ratio(rows, ours, 'PyTorch CNN', 'predict_seconds')} (targets <= 1.0)."
+                )
     return [*lines, "", "barenet / PyTorch:", "", *ratios]
 
 
@@ -206,23 +214,23 @@ def _blas_variant_section(results: dict[str, Any]) -> list[str]:
         f"{variant['peak_gflops']:.0f} GFLOP/s. barenet with each setting and PyTorch (which "
         "does not use OpenBLAS) take turns epoch by epoch in one race (median seconds):",
         "",
-        f"| network | barenet, {as_is} | barenet, {flipped} | PyTorch | barenet / PyTorch, "
-        f"{as_is} | barenet / PyTorch, {flipped} |",
-        "|---|---|---|---|---|---|",
+        "| network | barenet | PyTorch | barenet / PyTorch |",
+        "|---|---|---|---|",
     ]
+    names = {"as is": as_is, "flipped": flipped}
     for network in variant["networks"]:
-        torch = network.get("PyTorch")
-        ratios = (
-            [f"**{network[key] / torch:.2f}**" for key in ("as is", "flipped")]
-            if torch
-            else ["-", "-"]
-        )
-        lines.append(
-            f"| {_network_name(network['layers'])} | {network['as is']:.2f} | "
-            f"{network['flipped']:.2f} | {f'{torch:.2f}' if torch else '-'} | "
-            + " | ".join(ratios)
-            + " |"
-        )
+        for key in ("as is", "flipped", "as is + numba", "flipped + numba"):
+            if key not in network:
+                continue
+            setting, _, numba = key.partition(" + ")
+            label = f"OPENBLAS_CORETYPE={names[setting]}" + (" + numba" if numba else "")
+            torch = network.get("PyTorch")
+            ratio = f"**{network[key] / torch:.2f}**" if torch else "-"
+            torch_cell = f"{torch:.2f}" if torch else "-"
+            lines.append(
+                f"| {_network_name(network['layers'])} | {label}: {network[key]:.2f} | "
+                f"{torch_cell} | {ratio} |"
+            )
     return lines
 
 
@@ -277,6 +285,20 @@ def _shared_step(profile: dict[str, Any]) -> str:
     )
 
 
+def _profile_numba(profile: dict[str, Any]) -> list[str]:
+    """The same steps with ``barenet.kernels.use("numba")``, when it was measured."""
+    if "numba" not in profile:
+        return []
+    numba = profile["numba"]
+    return [
+        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update and max '
+        f"pooling compiled): one thread **{numba['step_ms']:.1f} ms**, shared by "
+        f"{numba['threads']} threads **{numba['shared_step_ms']:.1f} ms**; per layer in the "
+        "last column.",
+        "",
+    ]
+
+
 def _profile_section(profile: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -293,16 +315,21 @@ def _profile_section(profile: dict[str, Any]) -> list[str]:
         f"**{profile['step_ms']:.1f} ms**{_shared_step(profile)}. This machine's float32 "
         f"matrix-product peak through NumPy: {profile['peak_gflops']:.0f} GFLOP/s.",
         "",
-        "| layer | pass | ms per step | share of the step | GFLOP | GFLOP/s | % of peak | MB |",
-        "|---|---|---|---|---|---|---|---|",
+        *_profile_numba(profile),
+        "| layer | pass | ms per step | share of the step | GFLOP | GFLOP/s | % of peak | MB | "
+        "ms with numba |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    compiled = {(r["layer"], r["pass"]): r["ms"] for r in profile.get("numba", {}).get("rows", [])}
     for row in sorted(profile["rows"], key=lambda row: -row["ms"]):
         if row["ms"] < 0.05:
             continue
         peak = 100 * row["gflop_per_s"] / profile["peak_gflops"]
+        with_numba = compiled.get((row["layer"], row["pass"]))
         lines.append(
             f"| {row['layer']} | {row['pass']} | {row['ms']:.2f} | {100 * row['share']:.1f}% | "
-            f"{row['gflops']:.3f} | {row['gflop_per_s']:.1f} | {peak:.0f}% | {row['mb']:.1f} |"
+            f"{row['gflops']:.3f} | {row['gflop_per_s']:.1f} | {peak:.0f}% | {row['mb']:.1f} | "
+            + (f"{with_numba:.2f} |" if with_numba is not None else "- |")
         )
     lines.append("")
     lines.append("Parts under 0.05 ms per step (reshapes, the small dense layers) are left out.")

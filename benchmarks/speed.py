@@ -33,6 +33,24 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ARCHITECTURES = [(784, 128, 64, 10), (784, 800, 10), (784, 512, 512, 10)]
 SAMPLES = 60_000
+# A worker started with this variable set runs barenet with those kernels (``barenet.kernels``):
+# the "+ numba" contenders, raced beside barenet as it is by default.
+KERNELS_VARIABLE = "BARENET_BENCHMARK_KERNELS"
+NUMBA_LABEL = "barenet + numba"
+
+
+def with_numba(
+    contender: str,
+    layers: Sequence[int],
+    env: dict[str, str | None] | None = None,
+    label: str | None = None,
+) -> list[Worker]:
+    """``contender`` (a barenet one) with the numba kernels, when Numba is installed."""
+    if importlib.util.find_spec("numba") is None:
+        print("note: numba is not installed; the '+ numba' contenders are left out", flush=True)
+        return []
+    label = label or (NUMBA_LABEL if contender == "barenet" else f"{contender} + numba")
+    return [Worker(contender, layers, env={**(env or {}), KERNELS_VARIABLE: "numba"}, label=label)]
 
 
 def training_flops(layers: Sequence[int], samples: int = SAMPLES) -> float:
@@ -69,6 +87,10 @@ def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> No
     from contenders import CONTENDERS
 
     every = {**CONTENDERS, BarenetCNN.name: BarenetCNN, TorchCNN.name: TorchCNN}
+    if os.environ.get(KERNELS_VARIABLE):  # barenet with compiled kernels (barenet.kernels)
+        import barenet
+
+        barenet.kernels.use(os.environ[KERNELS_VARIABLE])
     subject = every[contender](layers)
     connection.send("ready")
     while (command := connection.recv()) != "stop":
@@ -225,10 +247,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     probe.stop()
     results["networks"] = []
     for layers in ARCHITECTURES:
-        contenders = ["barenet"] + ["PyTorch"] * have_torch + ["scikit-learn"] * have_sklearn
+        contenders: list[str | Worker] = ["barenet", *with_numba("barenet", layers)]
+        contenders += ["PyTorch"] * have_torch + ["scikit-learn"] * have_sklearn
         if layers == ARCHITECTURES[0]:
             contenders += ["per-sample loop", "barenet batch_size=1"]
-        print(f"{'-'.join(map(str, layers))}: {', '.join(contenders)}", flush=True)
+        names = [c.name if isinstance(c, Worker) else c for c in contenders]
+        print(f"{'-'.join(map(str, layers))}: {', '.join(names)}", flush=True)
         rows = race(layers, contenders, args.epochs)
         results["networks"].append(
             {"layers": list(layers), "flops": training_flops(layers), "rows": rows}
@@ -252,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         trio = [
             Worker("barenet", layers, label="as is"),
             Worker("barenet", layers, env=flipped, label="flipped"),
+            *with_numba("barenet", layers, label="as is + numba"),
+            *with_numba("barenet", layers, flipped, label="flipped + numba"),
         ] + ([Worker("PyTorch", layers)] if have_torch else [])
         rows = {row["contender"]: row["median_seconds"] for row in race(layers, trio, args.epochs)}
         variant["networks"].append({"layers": list(layers), **rows})
@@ -286,8 +312,9 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
 
     settings = []
     for label, env in (("as is", {}), ("AVX2 only", WITHOUT_AVX512)):
-        print(f"CNN ({label}): barenet CNN, PyTorch CNN", flush=True)
-        workers = [Worker(name, (), env=env) for name in ("barenet CNN", "PyTorch CNN")]
+        workers = [Worker("barenet CNN", (), env=env), *with_numba("barenet CNN", (), env)]
+        workers.append(Worker("PyTorch CNN", (), env=env))
+        print(f"CNN ({label}): {', '.join(w.name for w in workers)}", flush=True)
         blas, threads = workers[0].ask("blas"), workers[0].ask("threads")
         rows = race((), workers, epochs, predictions=5, accuracy_every_epoch=True)
         for row in rows:
@@ -334,7 +361,14 @@ def measure_profile() -> dict[str, Any]:
     from profile_cnn import profile
 
     print("profile: the benchmark CNN, layer by layer", flush=True)
-    return {**_measured_here(), "peak_gflops": peak_matmul_gflops(), **profile()}
+    measured = {**_measured_here(), "peak_gflops": peak_matmul_gflops(), **profile()}
+    if importlib.util.find_spec("numba") is not None:
+        import barenet
+
+        print("profile: the same with the numba kernels", flush=True)
+        with barenet.kernels.using("numba"):
+            measured["numba"] = profile()
+    return measured
 
 
 def measure_pages() -> dict[str, Any] | None:

@@ -19,9 +19,13 @@ BENCHMARKS = ROOT / "benchmarks"
 # never one of its own rank or above. report and web both use digits; neither uses the other.
 RANKS = {"datasets": 1, "digits": 2, "report": 3, "web": 3, "cli": 4}
 LIBRARY_MAY_IMPORT = {"numpy"}
-# The one optional import of the library: ONNX export imports onnx when it is called, never
-# before, so the library still needs NumPy alone (the `onnx` extra adds it).
-LIBRARY_OPTIONAL = {"barenet.onnx_export": {"onnx"}, "barenet.sharding": {"threadpoolctl"}}
+# The optional imports of the library, each made only when its feature is asked for, so the
+# library still needs NumPy alone (the extras add them).
+LIBRARY_OPTIONAL = {
+    "barenet.onnx_export": {"onnx"},
+    "barenet.sharding": {"threadpoolctl"},
+    "barenet.numba_kernels": {"numba"},  # imported only by kernels.use("numba")
+}
 APPLICATION_ENTRY = {"barenet.__main__"}  # `python -m barenet` runs the command line
 LINES_PER_FUNCTION = 60  # code lines, docstring aside: one screen
 

@@ -4,6 +4,7 @@ This is the library's public API, re-exported from its modules. The MNIST applic
 the sub-packages ``datasets``, ``digits``, ``report``, ``web`` and ``cli``, which use it.
 """
 
+import barenet.kernels as kernels
 from barenet.activations import (
     ACTIVATIONS,
     Activation,
@@ -100,5 +101,6 @@ __all__ = [
     "get_optimizer",
     "get_schedule",
     "gradient_errors",
+    "kernels",
     "load_model",
 ]

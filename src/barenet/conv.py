@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from barenet.configurable import check_positive_int
 from barenet.initializers import get_initializer
+from barenet.kernels import compiled
 from barenet.layers import Layer
 
 
@@ -390,12 +391,23 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         oh, ow = self._output_size(x)
+        fast = compiled("max_pool_forward")  # the same numbers in one pass, or None
+        done = fast(x, self.pool_size, self.stride, (oh, ow), self._input_order) if fast else None
+        if done is not None:
+            y, self._row_choice, self._col_choice = done
+            return y
         rows, self._row_choice = self._max_along(x, 2, oh)  # (N, C, OH, W)
         y, self._col_choice = self._max_along(rows, 3, ow)  # (N, C, OH, OW)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._row_choice is not None and self._col_choice is not None, "backward first"
+        fast = compiled("max_pool_backward")
+        if fast is not None:
+            choices, layout = (self._row_choice, self._col_choice), self._input_order
+            done = fast(dy, self.pool_size, self.stride, choices, self._input_shape, layout)
+            if done is not None:
+                return done
         h, w = self._input_shape[2:]
         cols, rows = self._col_choice, self._row_choice
         d_rows = self._spread_along(  # (N, C, OH, W)

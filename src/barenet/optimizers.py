@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from barenet.configurable import Configurable, lookup
+from barenet.kernels import compiled
 from barenet.schedules import SCHEDULE_CLASSES
 
 Schedule = Callable[[int], float]
@@ -298,6 +299,14 @@ class Adam(Optimizer):
         # p -= lr * c1 * M / (c2 * sqrt(V) + eps), c1 = (1 - beta1) / (1 - beta1^t),
         # c2 = sqrt((1 - beta2) / (1 - beta2^t)).
         M, V, scratch = state["m"], state["v"], state["scratch"]
+        t = self.iterations + 1
+        c1 = (1.0 - self.beta1) / (1.0 - self.beta1**t)
+        c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
+        eps, step_size = self.eps / c2, lr * c1 / c2
+        fused = compiled("adam")  # the passes below as one loop (barenet.kernels)
+        offset = _flush_offset(param.dtype)
+        if fused and fused(param, grad, M, V, (self.beta1, self.beta2, eps, step_size), offset):
+            return
         dtype = param.dtype.type
         M *= dtype(self.beta1)
         M += grad
@@ -306,13 +315,10 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=scratch)
         V += scratch
         flush_to_zero(V)
-        t = self.iterations + 1
-        c1 = (1.0 - self.beta1) / (1.0 - self.beta1**t)
-        c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
         np.sqrt(V, out=scratch)
-        scratch += dtype(self.eps / c2)
+        scratch += dtype(eps)
         np.divide(M, scratch, out=scratch)
-        scratch *= dtype(lr * c1 / c2)
+        scratch *= dtype(step_size)
         param -= scratch
 
     def get_config(self) -> dict[str, Any]:

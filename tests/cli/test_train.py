@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from barenet import load_model
+from barenet import kernels, load_model
 from tests.helpers import QUICK, invoke, write_digit_csv
 
 
@@ -92,6 +92,41 @@ def test_train_a_small_cnn_with_every_conv_option(tmp_path):
     config = model.metadata["config"]
     assert config["conv"] == [4, 8] and config["augment"] == "affine" and config["batch_norm"]
     assert "conv3x3x4-maxpool-conv3x3x8-maxpool-fc16-fc10 with batch norm" in result.stderr
+
+
+@pytest.fixture
+def numpy_kernels_afterwards():
+    """`--kernels` switches the whole process; in-process tests switch back."""
+    yield
+    kernels.use("numpy")
+
+
+SMALL_CNN = ["--train-limit", 600, "--conv", "4,8", "--kernel-size", 3, "--layers", "784,16,10"]
+
+
+def test_numba_kernels_train_the_same_model(tmp_path, numpy_kernels_afterwards):
+    pytest.importorskip("numba")
+    for name in ("numpy", "numba"):
+        out = tmp_path / f"{name}.npz"
+        result = invoke("train", *QUICK, *SMALL_CNN, "--seed", 3, "--kernels", name, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert kernels.active() == name
+    ours, theirs = load_model(tmp_path / "numpy.npz"), load_model(tmp_path / "numba.npz")
+    for a, b in zip(ours.layers, theirs.layers, strict=True):
+        for key in a.params:
+            np.testing.assert_array_equal(
+                a.params[key].view(np.uint32), b.params[key].view(np.uint32)
+            )
+
+
+def test_numba_kernels_without_numba_say_what_to_install(
+    tmp_path, monkeypatch, numpy_kernels_afterwards
+):
+    monkeypatch.setitem(kernels.KERNELS, "numba", "barenet_no_such_module")
+    result = invoke("train", *QUICK, "--kernels", "numba", "--out", tmp_path / "m.npz")
+    assert result.exit_code == 1
+    assert 'pip install "barenet[fast]"' in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.npz").exists()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

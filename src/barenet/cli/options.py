@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from barenet import kernels
 from barenet.activations import ACTIVATIONS
 from barenet.augment import NO_AUGMENTATION, augmentation_names
 from barenet.digits.config import TrainConfig, output_names, parse_widths
@@ -89,6 +90,27 @@ def plot_option(default_file: str, help_text: str) -> Decorator:
         "--plot", is_flag=False, flag_value=default_file, type=click.Path(dir_okay=False),
         help=help_text,
     )  # fmt: skip
+
+
+def use_kernels(_ctx: Any, _param: Any, value: str) -> str:
+    """Switch to the chosen kernels at once; a missing compiler is a one-line error."""
+    try:
+        kernels.use(value)
+    except ImportError as error:
+        raise click.ClickException(str(error)) from None
+    return value
+
+
+kernels_option = click.option(
+    "--kernels",
+    type=click.Choice(list(kernels.KERNELS)),
+    default="numpy",
+    show_default=True,
+    expose_value=False,
+    callback=use_kernels,
+    help="Run Adam's update and max pooling compiled ('numba', the fast extra): the same numbers, "
+    "a CNN's epoch about 10% shorter.",
+)
 
 
 TRAINING_OPTIONS: list[Decorator] = [

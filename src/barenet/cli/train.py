@@ -27,6 +27,7 @@ from barenet.cli.common import (
 from barenet.cli.options import (
     config_from_options,
     json_option,
+    kernels_option,
     plot_option,
     training_options,
 )
@@ -69,6 +70,7 @@ def checkpoint_path(out: str | Path) -> Path:
 
 @click.command("train")
 @training_options
+@kernels_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),

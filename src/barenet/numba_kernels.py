@@ -1,0 +1,179 @@
+"""Compiled kernels (Numba) for the loops where NumPy's one-pass-per-operation costs the most:
+Adam's update and max pooling. Switched on with ``barenet.kernels.use("numba")``.
+
+Each kernel computes exactly what the NumPy code it replaces computes, operation for operation
+in the same precision and order (no fused multiply-adds, no reassociation), so the numbers agree
+bit for bit; it reads and writes each array once instead of once per operation. The loops are
+``nogil``: threads sharing a batch (``barenet.sharding``) run them at the same time. A kernel
+returns False for arrays it does not handle (a dtype other than float32/float64, an unusual
+layout), and the caller then runs its NumPy code.
+
+Compiled on first use (about a second each) and cached on disk next to this file when it is
+writable (Numba's ``cache=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+FLOATS = (np.float32, np.float64)
+jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
+
+
+@jit
+def _adam(p, g, m, v, beta1, beta2, eps, step_size, offset):
+    for i in range(p.size):
+        gradient = g[i]
+        first = m[i] * beta1 + gradient
+        first = first + offset - offset  # flush_to_zero, as in optimizers.py
+        m[i] = first
+        second = v[i] * beta2 + gradient * gradient
+        second = second + offset - offset
+        v[i] = second
+        p[i] -= first / (np.sqrt(second) + eps) * step_size
+
+
+def adam(
+    param: np.ndarray,
+    grad: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    constants: tuple[float, float, float, float],
+    flush_offset: np.floating | None,
+) -> bool:
+    """Adam's update of ``Adam.update`` in one pass: ``M = beta1 M + g``, ``V = beta2 V + g^2``
+    (each flushed to zero below the normal range), ``p -= M / (sqrt(V) + eps) * step_size``.
+
+    ``constants`` is ``(beta1, beta2, eps, step_size)``, rounded to the parameter's dtype here as
+    NumPy rounds them. All four arrays must share shape, dtype (float32 or float64) and be
+    contiguous; otherwise nothing happens and the answer is False."""
+    arrays = (param, grad, m, v)
+    dtype = param.dtype
+    if (
+        dtype not in FLOATS
+        or flush_offset is None
+        or any(
+            a.dtype != dtype or a.shape != param.shape or not a.flags.c_contiguous for a in arrays
+        )
+    ):
+        return False
+    scalars = [dtype.type(c) for c in constants]
+    _adam(*(a.reshape(-1) for a in arrays), *scalars, flush_offset)
+    return True
+
+
+@jit
+def _max_pool_forward(x, k, s, row_choice, y, col_choice):
+    """Down the rows first (every column's best of ``k`` rows), then along those rows' columns:
+    the order of ``MaxPool2D._max_along``, whose ties and NaNs this follows (the first of equal
+    values wins; a NaN wins and stays)."""
+    planes, channels, _, width = x.shape
+    out_height, out_width = y.shape[2], y.shape[3]
+    best = np.empty(width, x.dtype)  # one row of column maxima, reused: it stays in L1
+    for a in range(planes):
+        for b in range(channels):
+            for i in range(out_height):
+                choice, top = row_choice[a, b, i], i * s
+                for w in range(width):  # a whole row at a time, so these loops vectorise
+                    best[w] = x[a, b, top, w]
+                    choice[w] = 0
+                for offset in range(1, k):
+                    candidate, label = x[a, b, top + offset], np.uint8(offset)
+                    for w in range(width):
+                        value, old = candidate[w], best[w]
+                        greater = value > old
+                        best[w] = value if (greater | (value != value)) else old
+                        choice[w] = label if greater else choice[w]
+                for j in range(out_width):
+                    left = j * s
+                    top_value, pick = best[left], np.uint8(0)
+                    for offset in range(1, k):
+                        value = best[left + offset]
+                        greater = value > top_value
+                        top_value = value if (greater | (value != value)) else top_value
+                        pick = np.uint8(offset) if greater else pick
+                    y[a, b, i, j] = top_value
+                    col_choice[a, b, i, j] = pick
+
+
+@jit
+def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
+    """Each window's gradient to its winner, 0 to every other input. Where the gradient is NaN
+    or infinite, the window's other inputs get NaN, as NumPy's ``dy * (choice == offset)`` gives
+    them; it gives -0.0 where the gradient is negative, and this +0.0 (writing ``g * 0`` to
+    every input measured 1.9 ms against 0.85 ms for 128 images of 32x24x24)."""
+    planes, channels, out_height, out_width = dy.shape
+    for a in range(planes):
+        for b in range(channels):
+            plane = dx[a, b]
+            for h in range(plane.shape[0]):
+                for w in range(plane.shape[1]):
+                    plane[h, w] = 0
+            for i in range(out_height):
+                for j in range(out_width):
+                    gradient = dy[a, b, i, j]
+                    nothing = gradient * 0
+                    if nothing != 0:  # NaN: the gradient was NaN or infinite
+                        plane[i * s : i * s + k, j * s : j * s + k] = nothing
+                    column = j * s + col_choice[a, b, i, j]
+                    plane[i * s + row_choice[a, b, i, column], column] = gradient
+
+
+def _outer_first(order: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The two leading axes in memory order: ``(1, 0, 2, 3)`` for a convolution's output, a
+    (C, N, H, W) array seen as (N, C, H, W). Pooling treats the two alike, so the kernels walk
+    them in that order and read memory straight through."""
+    return (1, 0, 2, 3) if order.index(1) < order.index(0) else (0, 1, 2, 3)
+
+
+def max_pool_forward(
+    x: np.ndarray, pool_size: int, stride: int, out_shape: tuple[int, int], order: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``MaxPool2D.forward`` for windows that do not overlap (``stride >= pool_size``): the
+    output ``(N, C, OH, OW)``, the winning row of each window's columns ``(N, C, OH, W)`` and the
+    winning column ``(N, C, OH, OW)``; each laid out in memory like ``x``. None if not handled
+    (also for 1x1 windows, which NumPy's code just copies)."""
+    if x.dtype not in FLOATS or stride < pool_size or pool_size == 1:
+        return None
+    axes = _outer_first(order)
+    n, c, _, w = x.shape
+    out_height, out_width = out_shape
+    lead = (n, c) if axes[0] == 0 else (c, n)
+    row_choice = np.empty((*lead, out_height, w), np.uint8)
+    y = np.empty((*lead, out_height, out_width), x.dtype)
+    col_choice = np.empty((*lead, out_height, out_width), np.uint8)
+    _max_pool_forward(x.transpose(axes), pool_size, stride, row_choice, y, col_choice)
+    return y.transpose(axes), row_choice.transpose(axes), col_choice.transpose(axes)
+
+
+def max_pool_backward(
+    dy: np.ndarray,
+    pool_size: int,
+    stride: int,
+    choices: tuple[np.ndarray, np.ndarray],
+    input_shape: tuple[int, ...],
+    order: tuple[int, ...],
+) -> np.ndarray | None:
+    """``MaxPool2D.backward`` for windows that do not overlap: the gradient ``(N, C, H, W)``,
+    laid out in memory in ``order`` (the input's). None if not handled."""
+    if dy.dtype not in FLOATS or stride < pool_size or pool_size == 1:
+        return None
+    axes = _outer_first(order)
+    dx = np.empty([input_shape[a] for a in order], dy.dtype).transpose(np.argsort(order))
+    row_choice, col_choice = (choice.transpose(axes) for choice in choices)
+    _max_pool_backward(
+        dy.transpose(axes), pool_size, stride, row_choice, col_choice, dx.transpose(axes)
+    )
+    return dx
+
+
+# What ``barenet.kernels.compiled(name)`` hands out once ``use("numba")`` is called.
+KERNELS: dict[str, Callable[..., Any]] = {
+    "adam": adam,
+    "max_pool_forward": max_pool_forward,
+    "max_pool_backward": max_pool_backward,
+}

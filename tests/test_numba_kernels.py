@@ -1,0 +1,171 @@
+"""The compiled kernels against the NumPy code they replace: the same numbers (bit for bit, but
+for the sign of a pooling gradient's zeros), the same layouts, and NumPy's path wherever a kernel
+declines."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import barenet as bn
+from barenet import kernels, numba_kernels
+from barenet.optimizers import CACHE_SIZED
+
+
+def bits(array):
+    return array.view(np.uint32 if array.dtype == np.float32 else np.uint64)
+
+
+def adam_run(kernel_name, optimizer, dtype, shapes, steps=5, grad_view=lambda g: g):
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    with kernels.using(kernel_name):
+        for step in range(steps):
+            grads = [grad_view(rng.standard_normal(p.shape).astype(dtype) * 1e-2) for p in params]
+            if step % 2:
+                grads[0][...] = 0  # moments decaying towards the subnormal range
+            if len(grads) > 1:
+                grads[1][::2] = 1e-20  # squares below float32's normal range: flushed to zero
+            optimizer.step(params, grads)
+    moments = [state[key] for state in optimizer._state for key in ("m", "v")]
+    return params + moments  # the moments too: a subnormal one hardly moves a parameter
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: bn.Adam(1e-3),
+        lambda: bn.Adam(1e-2, beta1=0.8, weight_decay=1e-2),
+        lambda: bn.AdamW(1e-3, weight_decay=0.1),
+    ],
+)
+def test_fused_adam_gives_numpys_numbers_bit_for_bit(dtype, make):
+    shapes = [(3, 5), (7,), (CACHE_SIZED + 5,)]  # the last is updated in cache-sized slices
+    reference = adam_run("numpy", make(), dtype, shapes)
+    fused = adam_run("numba", make(), dtype, shapes)
+    for a, b in zip(reference, fused, strict=True):
+        np.testing.assert_array_equal(bits(a), bits(b))
+
+
+def test_fused_adam_declines_what_it_does_not_handle():
+    param = np.ones((4, 4), np.float32)
+    state = [np.zeros_like(param), np.zeros_like(param)]
+    constants, offset = (0.9, 0.999, 1e-8, 1e-3), np.float32(2.0**-93)
+    strided = np.ones((4, 8), np.float32)[:, ::2]
+    assert not numba_kernels.adam(param, strided, *state, constants, offset)
+    assert not numba_kernels.adam(param.astype(np.float16), param, *state, constants, None)
+    assert not numba_kernels.adam(param, param.astype(np.float64), *state, constants, offset)
+    np.testing.assert_array_equal(param, 1.0)  # untouched
+    # ... and Adam then runs its NumPy code on such a gradient, with the same result.
+    reference = adam_run("numpy", bn.Adam(), np.float32, [(4, 4)], grad_view=lambda g: g.T)
+    declined = adam_run("numba", bn.Adam(), np.float32, [(4, 4)], grad_view=lambda g: g.T)
+    np.testing.assert_array_equal(bits(reference[0]), bits(declined[0]))
+
+
+def pool_both_ways(x, pool_size, stride, dy_seed=1):
+    results = []
+    for name in ("numpy", "numba"):
+        with kernels.using(name):
+            layer = bn.MaxPool2D(pool_size, stride)
+            y = layer.forward(x)
+            dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(x.dtype)
+            dy[0, 0, 0, 0] = np.nan if y.size > 1 else dy[0, 0, 0, 0]
+            results.append((y, layer.backward(dy)))
+    return results
+
+
+def small_integers(shape, channels_outer, dtype=np.float32, seed=0):
+    """Values from a handful of integers, so windows have ties; optionally laid out (C, N, H, W)
+    in memory like a convolution's output."""
+    n, c, h, w = shape
+    values = np.random.default_rng(seed).integers(-3, 3, (c, n, h, w)).astype(dtype)
+    return values.transpose(1, 0, 2, 3) if channels_outer else values.transpose(1, 0, 2, 3).copy()
+
+
+@pytest.mark.parametrize("channels_outer", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "pool_size", "stride"),
+    [
+        ((6, 4, 8, 8), 2, 2),  # tiles exactly
+        ((5, 3, 7, 9), 2, 2),  # a row and a column left over
+        ((5, 3, 9, 9), 3, 3),
+        ((4, 2, 9, 10), 2, 3),  # gaps between windows
+        ((3, 2, 5, 5), 1, 1),  # declined: NumPy's copy
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_gives_numpys_numbers_and_layout(shape, pool_size, stride, channels_outer, dtype):
+    x = small_integers(shape, channels_outer, dtype)
+    x[0, 0, 1, 1] = np.nan  # a NaN wins its window, as with NumPy
+    (y0, dx0), (y1, dx1) = pool_both_ways(x, pool_size, stride)
+    np.testing.assert_array_equal(bits(y0), bits(y1))
+    np.testing.assert_array_equal(dx0, dx1)  # NaNs in the same places; zeros may differ in sign
+    nonzero = dx0 != 0
+    np.testing.assert_array_equal(bits(dx0)[nonzero], bits(dx1)[nonzero])
+    assert y0.strides == y1.strides and dx0.strides == dx1.strides
+
+
+def test_max_pool_spreads_an_infinite_gradient_like_numpy():
+    x = small_integers((2, 2, 4, 4), True)
+    results = []
+    for name in ("numpy", "numba"):
+        with kernels.using(name):
+            layer = bn.MaxPool2D(2)
+            dy = np.zeros(layer.forward(x).shape, np.float32)
+            dy[1, 1, 0, 1] = np.inf
+            results.append(layer.backward(dy))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert np.isnan(results[1][1, 1, :2, 2:]).sum() == 3  # the winner gets inf, the rest NaN
+
+
+def test_overlapping_windows_run_numpys_code():
+    x = small_integers((3, 2, 6, 6), True)
+    assert numba_kernels.max_pool_forward(x, 3, 2, (2, 2), (1, 0, 2, 3)) is None
+    (y0, dx0), (y1, dx1) = pool_both_ways(x, 3, 2)
+    np.testing.assert_array_equal(bits(y0), bits(y1))
+    np.testing.assert_array_equal(bits(dx0), bits(dx1))
+
+
+def test_kernels_may_change_between_forward_and_backward():
+    x = small_integers((4, 3, 8, 8), True)
+    layer = bn.MaxPool2D(2)
+    with kernels.using("numba"):
+        y = layer.forward(x)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    reference = bn.MaxPool2D(2)
+    reference.forward(x)
+    np.testing.assert_array_equal(layer.backward(dy), reference.backward(dy))
+
+
+def small_cnn():
+    rng = np.random.default_rng(0)
+    return bn.Sequential(
+        [
+            bn.Reshape((1, 14, 14)),
+            bn.Conv2D(1, 8, 3, rng=rng),
+            bn.MaxPool2D(2),
+            bn.ReLU(),
+            bn.Conv2D(8, 8, 3, rng=rng),
+            bn.MaxPool2D(2),
+            bn.ReLU(),
+            bn.Flatten(),
+            bn.Dense(32, 3, rng=rng),
+        ]
+    ).compile("cross_entropy", bn.Adam(1e-2))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_training_a_cnn_gives_the_same_weights_bit_for_bit(threads):
+    pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((192, 196)).astype(np.float32)
+    y = rng.integers(0, 3, 192)
+    weights = []
+    for name in ("numpy", "numba"):
+        with kernels.using(name):
+            model = small_cnn()
+            model.fit(x, y, epochs=2, batch_size=64, verbose=0, seed=0, threads=threads)
+        weights.append([bits(p).copy() for layer in model.layers for p in layer.params.values()])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
