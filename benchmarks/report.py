@@ -219,14 +219,14 @@ def _blas_variant_section(results: dict[str, Any]) -> list[str]:
     ]
     names = {"as is": as_is, "flipped": flipped}
     for network in variant["networks"]:
+        torch = network.get("PyTorch")
+        torch_cell = f"{torch:.2f}" if torch else "-"
         for key in ("as is", "flipped", "as is + numba", "flipped + numba"):
             if key not in network:
                 continue
             setting, _, numba = key.partition(" + ")
             label = f"OPENBLAS_CORETYPE={names[setting]}" + (" + numba" if numba else "")
-            torch = network.get("PyTorch")
             ratio = f"**{network[key] / torch:.2f}**" if torch else "-"
-            torch_cell = f"{torch:.2f}" if torch else "-"
             lines.append(
                 f"| {_network_name(network['layers'])} | {label}: {network[key]:.2f} | "
                 f"{torch_cell} | {ratio} |"

@@ -36,7 +36,6 @@ SAMPLES = 60_000
 # A worker started with this variable set runs barenet with those kernels (``barenet.kernels``):
 # the "+ numba" contenders, raced beside barenet as it is by default.
 KERNELS_VARIABLE = "BARENET_BENCHMARK_KERNELS"
-NUMBA_LABEL = "barenet + numba"
 
 
 def with_numba(
@@ -49,8 +48,8 @@ def with_numba(
     if importlib.util.find_spec("numba") is None:
         print("note: numba is not installed; the '+ numba' contenders are left out", flush=True)
         return []
-    label = label or (NUMBA_LABEL if contender == "barenet" else f"{contender} + numba")
-    return [Worker(contender, layers, env={**(env or {}), KERNELS_VARIABLE: "numba"}, label=label)]
+    env = {**(env or {}), KERNELS_VARIABLE: "numba"}
+    return [Worker(contender, layers, env=env, label=label or f"{contender} + numba")]
 
 
 def training_flops(layers: Sequence[int], samples: int = SAMPLES) -> float:

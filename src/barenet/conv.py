@@ -391,11 +391,12 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         oh, ow = self._output_size(x)
-        fast = compiled("max_pool_forward")  # the same numbers in one pass, or None
-        done = fast(x, self.pool_size, self.stride, (oh, ow), self._input_order) if fast else None
-        if done is not None:
-            y, self._row_choice, self._col_choice = done
-            return y
+        fast = compiled("max_pool_forward")  # the same numbers in one pass (barenet.kernels)
+        if fast is not None:
+            done = fast(x, self.pool_size, self.stride, (oh, ow), self._input_order)
+            if done is not None:
+                y, self._row_choice, self._col_choice = done
+                return y
         rows, self._row_choice = self._max_along(x, 2, oh)  # (N, C, OH, W)
         y, self._col_choice = self._max_along(rows, 3, ow)  # (N, C, OH, OW)
         return y

@@ -12,7 +12,8 @@ they were measured faster; ``use("numba")`` switches them on for the whole proce
 
 The layers and optimizers ask ``compiled(name)`` for a kernel and run their own NumPy code when
 it answers None. Both compute the same operations in the same order, so with the same seed they
-give the same numbers bit for bit (``tests/test_numba_kernels.py`` checks each against NumPy).
+give the same weights bit for bit (``tests/test_numba_kernels.py`` checks each kernel against
+NumPy, and whole training runs; only a pooling gradient's zeros may differ in sign).
 """
 
 from __future__ import annotations

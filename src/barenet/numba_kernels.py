@@ -3,10 +3,11 @@ Adam's update and max pooling. Switched on with ``barenet.kernels.use("numba")``
 
 Each kernel computes exactly what the NumPy code it replaces computes, operation for operation
 in the same precision and order (no fused multiply-adds, no reassociation), so the numbers agree
-bit for bit; it reads and writes each array once instead of once per operation. The loops are
-``nogil``: threads sharing a batch (``barenet.sharding``) run them at the same time. A kernel
-returns False for arrays it does not handle (a dtype other than float32/float64, an unusual
-layout), and the caller then runs its NumPy code.
+bit for bit (but for the sign of a pooling gradient's zeros, see ``_max_pool_backward``); it
+reads and writes each array once instead of once per operation. The loops are ``nogil``: threads
+sharing a batch (``barenet.sharding``) run them at the same time. A kernel declines what it does
+not handle (a dtype other than float32/float64, an unusual layout): ``adam`` answers False, the
+pooling kernels None, and the caller then runs its NumPy code.
 
 Compiled on first use (about a second each) and cached on disk next to this file when it is
 writable (Numba's ``cache=True``).
@@ -123,6 +124,12 @@ def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
                     plane[i * s + row_choice[a, b, i, column], column] = gradient
 
 
+def _pool_handled(dtype: np.dtype, pool_size: int, stride: int) -> bool:
+    """Whether the pooling kernels take these windows: float32/float64, not overlapping, and
+    larger than 1x1 (which NumPy's code just copies)."""
+    return dtype in FLOATS and stride >= pool_size > 1
+
+
 def _outer_first(order: tuple[int, ...]) -> tuple[int, int, int, int]:
     """The two leading axes in memory order: ``(1, 0, 2, 3)`` for a convolution's output, a
     (C, N, H, W) array seen as (N, C, H, W). Pooling treats the two alike, so the kernels walk
@@ -135,9 +142,8 @@ def max_pool_forward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``MaxPool2D.forward`` for windows that do not overlap (``stride >= pool_size``): the
     output ``(N, C, OH, OW)``, the winning row of each window's columns ``(N, C, OH, W)`` and the
-    winning column ``(N, C, OH, OW)``; each laid out in memory like ``x``. None if not handled
-    (also for 1x1 windows, which NumPy's code just copies)."""
-    if x.dtype not in FLOATS or stride < pool_size or pool_size == 1:
+    winning column ``(N, C, OH, OW)``; each laid out in memory like ``x``. None if not handled."""
+    if not _pool_handled(x.dtype, pool_size, stride):
         return None
     axes = _outer_first(order)
     n, c, _, w = x.shape
@@ -160,7 +166,7 @@ def max_pool_backward(
 ) -> np.ndarray | None:
     """``MaxPool2D.backward`` for windows that do not overlap: the gradient ``(N, C, H, W)``,
     laid out in memory in ``order`` (the input's). None if not handled."""
-    if dy.dtype not in FLOATS or stride < pool_size or pool_size == 1:
+    if not _pool_handled(dy.dtype, pool_size, stride):
         return None
     axes = _outer_first(order)
     dx = np.empty([input_shape[a] for a in order], dy.dtype).transpose(np.argsort(order))

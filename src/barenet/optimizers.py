@@ -304,8 +304,8 @@ class Adam(Optimizer):
         c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
         eps, step_size = self.eps / c2, lr * c1 / c2
         fused = compiled("adam")  # the passes below as one loop (barenet.kernels)
-        offset = _flush_offset(param.dtype)
-        if fused and fused(param, grad, M, V, (self.beta1, self.beta2, eps, step_size), offset):
+        constants = (self.beta1, self.beta2, eps, step_size)
+        if fused and fused(param, grad, M, V, constants, _flush_offset(param.dtype)):
             return
         dtype = param.dtype.type
         M *= dtype(self.beta1)
