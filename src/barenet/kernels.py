@@ -1,10 +1,11 @@
 """Which code runs the hot elementwise loops: NumPy's (the default, and the reference) or compiled.
 
 NumPy runs one pass over memory per operation, on one core: Adam's update is 14 passes, a max
-pooling's forward and backward about 20. A compiled loop does each in one pass and, not holding
-Python's lock, runs on every thread that shares a batch. The optional ``fast`` extra
-(``pip install "barenet[fast]"``, which brings Numba) provides such loops for the parts where
-they were measured faster; ``use("numba")`` switches them on for the whole process::
+pooling's forward and backward about 20, a convolution's input gradient 25 thin products and 25
+strided adds. A compiled loop does each in one pass and, not holding Python's lock, runs on every
+thread that shares a batch. The optional ``fast`` extra (``pip install "barenet[fast]"``, which
+brings Numba) provides such loops for the parts where they were measured faster;
+``use("numba")`` switches them on for the whole process::
 
     import barenet as bn
     bn.kernels.use("numba")      # compiled where it helps; NumPy everywhere else
@@ -12,8 +13,10 @@ they were measured faster; ``use("numba")`` switches them on for the whole proce
 
 The layers and optimizers ask ``compiled(name)`` for a kernel and run their own NumPy code when
 it answers None. Both compute the same operations in the same order, so with the same seed they
-give the same weights bit for bit (``tests/test_numba_kernels.py`` checks each kernel against
-NumPy, and whole training runs; only a pooling gradient's zeros may differ in sign).
+give the same weights, bit for bit with OpenBLAS's SkylakeX kernels; with BLAS kernels that
+round a product differently for another shape (the convolution's input gradient is made in
+blocks), within a unit in the last place (``tests/test_numba_kernels.py`` checks each kernel
+against NumPy, and whole training runs; a pooling gradient's zeros may also differ in sign).
 """
 
 from __future__ import annotations
