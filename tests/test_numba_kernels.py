@@ -99,7 +99,7 @@ def small_integers(shape, channels_outer, dtype=np.float32, seed=0):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool_gives_numpys_numbers_and_layout(shape, pool_size, stride, channels_outer, dtype):
     x = small_integers(shape, channels_outer, dtype)
-    x[0, 0, 1, 1] = np.nan  # a NaN wins its window, as with NumPy
+    x[0, 0, 1, 1] = x[-1, -1, 2, 2] = np.nan  # a NaN wins its window (right, left), as with NumPy
     (y0, dx0), (y1, dx1) = pool_both_ways(x, pool_size, stride)
     np.testing.assert_array_equal(bits(y0), bits(y1))
     np.testing.assert_array_equal(dx0, dx1)  # NaNs in the same places; zeros may differ in sign

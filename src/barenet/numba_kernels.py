@@ -93,6 +93,14 @@ def _max_pool_forward(x, k, s, row_choice, y, col_choice):
                         greater = value > old
                         best[w] = value if (greater | (value != value)) else old
                         choice[w] = label if greater else choice[w]
+                if k == 2 and s == 2:  # the usual windows: constant strides vectorise
+                    out, picks = y[a, b, i], col_choice[a, b, i]
+                    for j in range(out_width):
+                        left, right = best[2 * j], best[2 * j + 1]
+                        greater = right > left
+                        out[j] = right if (greater | (right != right)) else left
+                        picks[j] = np.uint8(1) if greater else np.uint8(0)
+                    continue
                 for j in range(out_width):
                     left = j * s
                     top_value, pick = best[left], np.uint8(0)
