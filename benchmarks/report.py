@@ -291,8 +291,9 @@ def _profile_numba(profile: dict[str, Any]) -> list[str]:
         return []
     numba = profile["numba"]
     return [
-        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update and max '
-        f"pooling compiled): one thread **{numba['step_ms']:.1f} ms**, shared by "
+        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling '
+        "and the second convolution's input gradient compiled): one thread "
+        f"**{numba['step_ms']:.1f} ms**, shared by "
         f"{numba['threads']} threads **{numba['shared_step_ms']:.1f} ms**; per layer in the "
         "last column.",
         "",
