@@ -153,7 +153,14 @@ def input_gradient_both_ways(n, channels, kernel, stride, size, dtype):
 
 @pytest.mark.parametrize(
     ("n", "channels", "kernel", "stride", "size"),
-    [(5, 8, 3, 1, 9), (7, 3, 5, 1, 12), (4, 8, 3, 2, 11), (3, 2, 2, 3, 10), (1, 1, 1, 1, 4)],
+    [
+        (5, 8, 3, 1, 9),
+        (7, 3, 5, 1, 12),
+        (4, 8, 3, 2, 11),
+        (3, 2, 2, 3, 10),  # gaps between windows
+        (1, 1, 1, 1, 4),
+        (0, 8, 3, 1, 9),  # an empty batch
+    ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_rows_to_image_gives_numpys_gradient_in_blocks(n, channels, kernel, stride, size, dtype):

@@ -99,7 +99,7 @@ def rows_to_image(
         - weight: ``(O, C, k, k)``
         - shape: ``(N, H, W, C)`` of the (padded) image; Returns an array of that shape.
     """
-    fast = compiled("rows_to_image")  # the same numbers, a block of samples at a time
+    fast = compiled("rows_to_image")  # a block of samples at a time (barenet.kernels)
     if fast is not None:
         done = fast(dy_rows, weight, shape, stride)
         if done is not None:

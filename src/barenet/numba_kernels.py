@@ -220,8 +220,9 @@ def rows_to_image(
     and one pass per block of samples: ``rows = dy_rows @ weight_rows`` (the gradient of
     ``im2row``'s rows, ``(block * OH * OW, k*k*C)``), then every row's window added back onto the
     image. NumPy's code makes one thin product per kernel offset and adds each over the whole
-    batch (25 passes for 5x5); each element of a product is the same dot product of ``O``
-    numbers either way (as OpenBLAS computes it), and the adds go in the same order.
+    batch (25 passes for 5x5). Each element of a product is a dot product of the same ``O``
+    numbers either way, but a BLAS may sum them in another order for another shape (OpenBLAS's
+    Haswell kernels do; its SkylakeX kernels do not); the adds go in NumPy's order.
 
     Shape: ``dy_rows`` ``(N * OH * OW, O)``, ``weight`` ``(O, C, k, k)``; returns ``shape``,
     ``(N, H, W, C)``. None unless both are float32 or float64 of one dtype."""
@@ -231,8 +232,8 @@ def rows_to_image(
     kernel = weight.shape[2]
     per_sample = ((height - kernel) // stride + 1) * ((width - kernel) // stride + 1)
     weight_rows = weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)  # (O, k*k*C)
-    samples = ROW_BLOCK_BYTES // (per_sample * weight_rows.nbytes // weight.shape[0])
-    samples = min(n, max(1, samples))
+    sample_bytes = per_sample * weight_rows.shape[1] * dy_rows.dtype.itemsize
+    samples = max(1, min(n, ROW_BLOCK_BYTES // sample_bytes))
     block = np.empty((samples * per_sample, weight_rows.shape[1]), dy_rows.dtype)
     dy_rows = np.ascontiguousarray(dy_rows)
     image = np.zeros(shape, dy_rows.dtype)
