@@ -25,6 +25,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from barenet.conv import output_size
+
 FLOATS = (np.float32, np.float64)
 jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
 
@@ -190,11 +192,10 @@ def max_pool_backward(
 
 
 @jit
-def _row2im(rows, image, k, s):
+def _row2im(rows, image, k, s, out_height, out_width):
     """Add every row's window back onto ``image`` offset by offset, the order in which
     ``conv.rows_to_image`` adds its products, so each pixel sums in the same order."""
     n, _, _, channels = image.shape
-    out_height, out_width = (image.shape[1] - k) // s + 1, (image.shape[2] - k) // s + 1
     for i in range(k):
         for j in range(k):
             first = (i * k + j) * channels  # the offset's columns in each row
@@ -230,7 +231,9 @@ def rows_to_image(
         return None
     n, height, width, _ = shape
     kernel = weight.shape[2]
-    per_sample = ((height - kernel) // stride + 1) * ((width - kernel) // stride + 1)
+    out_height = output_size(height, kernel, stride, 0)
+    out_width = output_size(width, kernel, stride, 0)
+    per_sample = out_height * out_width
     weight_rows = weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)  # (O, k*k*C)
     sample_bytes = per_sample * weight_rows.shape[1] * dy_rows.dtype.itemsize
     samples = max(1, min(n, ROW_BLOCK_BYTES // sample_bytes))
@@ -241,7 +244,7 @@ def rows_to_image(
         stop = min(n, start + samples)
         rows = block[: (stop - start) * per_sample]
         np.matmul(dy_rows[start * per_sample : stop * per_sample], weight_rows, out=rows)
-        _row2im(rows, image[start:stop], kernel, stride)
+        _row2im(rows, image[start:stop], kernel, stride, out_height, out_width)
     return image
 
 
