@@ -121,6 +121,22 @@ def test_max_pool_spreads_an_infinite_gradient_like_numpy():
     assert np.isnan(results[1][1, 1, :2, 2:]).sum() == 3  # the winner gets inf, the rest NaN
 
 
+@pytest.mark.parametrize("shape", [(6, 4, 8, 8), (5, 3, 7, 9)])  # the second: a row, a column over
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_2x2_pooling_gradient_gives_the_general_kernels_bits(shape, dtype):
+    x = small_integers(shape, True, dtype)  # ties: the first of equal values wins
+    x[0, 0, 1, 1] = np.nan
+    oh, ow = shape[2] // 2, shape[3] // 2
+    _, row_choice, col_choice = numba_kernels.max_pool_forward(x, 2, 2, (oh, ow), (0, 1, 2, 3))
+    dy = np.random.default_rng(2).standard_normal((*shape[:2], oh, ow)).astype(dtype)
+    dy[0, 1, 0, 0], dy[1, 0, 1, 1], dy[2, 2, 0, 1] = np.nan, np.inf, -np.inf
+    general, fast = np.full(shape, 7, dtype), np.full(shape, 7, dtype)  # all written over
+    numba_kernels._max_pool_backward(dy, 2, 2, row_choice, col_choice, general)
+    numba_kernels._max_pool_backward_2x2(dy, row_choice, col_choice, fast)
+    np.testing.assert_array_equal(bits(general), bits(fast))  # zeros' signs and NaNs included
+    assert np.isnan(fast).sum() == 3 * 3 + 1  # each non-finite gradient's window, and the NaN
+
+
 def test_overlapping_windows_run_numpys_code():
     x = small_integers((3, 2, 6, 6), True)
     assert numba_kernels.max_pool_forward(x, 3, 2, (2, 2), (1, 0, 2, 3)) is None

@@ -138,6 +138,36 @@ def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
                     plane[i * s + row_choice[a, b, i, column], column] = gradient
 
 
+@jit
+def _max_pool_backward_2x2(dy, row_choice, col_choice, dx):
+    """``_max_pool_backward`` for 2x2 windows with stride 2 (the usual ones), the same numbers:
+    every input pixel is written once, a whole row at a time, so the loop vectorises (0.77 ->
+    0.60 ms for 64 x 32 x 24 x 24). ``g - g`` is the +0.0 (or the NaN, for an infinite or NaN
+    gradient) that the window's other inputs receive."""
+    planes, channels, out_height, out_width = dy.shape
+    height, width = dx.shape[2], dx.shape[3]
+    for a in range(planes):
+        for b in range(channels):
+            plane = dx[a, b]
+            for i in range(out_height):
+                gradients, picks, rows = dy[a, b, i], col_choice[a, b, i], row_choice[a, b, i]
+                upper, lower = plane[2 * i], plane[2 * i + 1]
+                for w in range(2 * out_width):
+                    gradient = gradients[w >> 1]
+                    nothing = gradient - gradient
+                    # Integer and bitwise tests, not Python's ``and``: branches do not vectorise.
+                    column_won = np.int32(picks[w >> 1]) == np.int32(w & 1)
+                    lower_won = rows[w] != np.uint8(0)
+                    upper[w] = gradient if (column_won & (~lower_won)) else nothing
+                    lower[w] = gradient if (column_won & lower_won) else nothing
+                for w in range(2 * out_width, width):  # a column left over: in no window
+                    upper[w] = 0
+                    lower[w] = 0
+            for h in range(2 * out_height, height):  # a row left over
+                for w in range(width):
+                    plane[h, w] = 0
+
+
 def _pool_handled(dtype: np.dtype, pool_size: int, stride: int) -> bool:
     """Whether the pooling kernels take these windows: float32/float64, not overlapping, and
     larger than 1x1 (which NumPy's code just copies)."""
@@ -185,9 +215,12 @@ def max_pool_backward(
     axes = _outer_first(order)
     dx = np.empty([input_shape[a] for a in order], dy.dtype).transpose(np.argsort(order))
     row_choice, col_choice = (choice.transpose(axes) for choice in choices)
-    _max_pool_backward(
-        dy.transpose(axes), pool_size, stride, row_choice, col_choice, dx.transpose(axes)
-    )
+    if pool_size == 2 and stride == 2:
+        _max_pool_backward_2x2(dy.transpose(axes), row_choice, col_choice, dx.transpose(axes))
+    else:
+        _max_pool_backward(
+            dy.transpose(axes), pool_size, stride, row_choice, col_choice, dx.transpose(axes)
+        )
     return dx
 
 
