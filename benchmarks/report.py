@@ -155,8 +155,8 @@ def _time_to(target: float, row: dict[str, Any]) -> str:
 
 
 def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
-    """The CNN against PyTorch, as the machine is and held to AVX2: epoch time, prediction time
-    and time to 99%, with the ratios."""
+    """The CNN against PyTorch, as the machine is, with OPENBLAS_CORETYPE flipped and held to
+    AVX2: epoch time, prediction time and time to 99%, with the ratios."""
     lines = [
         "",
         f"## CNN: {cnn['architecture']}",
@@ -172,8 +172,12 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         "one run each, so it moves with the seed.",
         "",
         '"AVX2 only" imitates a machine without AVX-512 on this one: `OPENBLAS_CORETYPE=Haswell` '
-        "for NumPy, `ONEDNN_MAX_CPU_ISA=AVX2` and `ATEN_CPU_CAPABILITY=avx2` for PyTorch.",
+        "for NumPy, `ONEDNN_MAX_CPU_ISA=AVX2` and `ATEN_CPU_CAPABILITY=avx2` for PyTorch. "
+        "`OPENBLAS_CORETYPE` set or unset changes NumPy's kernels alone (PyTorch does not use "
+        "OpenBLAS): with `Haswell` on a machine with AVX-512, NumPy's products run on AVX2 while "
+        "PyTorch's run on AVX-512, the setting of a machine where that variable is set.",
         "",
+        *([f"{_measured_on(cnn)}.", ""] if "machine" in cnn else []),
         "| setting | contender | epoch seconds (median) | GFLOP/s | of peak | predict 10,000 "
         "(s) | time to 99% | accuracy per epoch | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|---|---|",

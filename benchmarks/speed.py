@@ -262,10 +262,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 flush=True,
             )
 
-    # barenet as the environment has it against barenet with OPENBLAS_CORETYPE flipped (unset
-    # if set, Haswell if unset) and PyTorch, the three taking turns like the contenders above.
-    current = os.environ.get("OPENBLAS_CORETYPE")
-    flipped = {"OPENBLAS_CORETYPE": None if current else "Haswell"}
+    # barenet as the environment has it against barenet with OPENBLAS_CORETYPE flipped and
+    # PyTorch, taking turns like the contenders above.
+    current, flipped = os.environ.get("OPENBLAS_CORETYPE"), flipped_coretype()
     probe = Worker("barenet", (784, 10), env=flipped)
     variant = {"OPENBLAS_CORETYPE": flipped["OPENBLAS_CORETYPE"], "blas": probe.ask("blas")}
     variant["peak_gflops"] = probe.ask("peak")
@@ -303,14 +302,22 @@ WITHOUT_AVX512 = {
 }
 
 
+def flipped_coretype() -> dict[str, str | None]:
+    """``OPENBLAS_CORETYPE`` flipped: unset if set, Haswell (OpenBLAS's AVX2 kernels) if unset."""
+    return {"OPENBLAS_CORETYPE": None if os.environ.get("OPENBLAS_CORETYPE") else "Haswell"}
+
+
 def measure_cnn(epochs: int) -> dict[str, Any]:
     """The CNN in barenet and PyTorch, taking turns epoch by epoch like the MLPs, with the test
-    accuracy after every epoch and the time to predict the test set; once as the machine is and
-    once held to AVX2 (``WITHOUT_AVX512``)."""
+    accuracy after every epoch and the time to predict the test set: as the machine is, with
+    ``OPENBLAS_CORETYPE`` flipped (NumPy's kernels alone change: PyTorch does not use OpenBLAS)
+    and held to AVX2 (``WITHOUT_AVX512``)."""
     from cnn_contenders import cnn_training_flops
 
+    flipped = flipped_coretype()
+    flipped_label = f"OPENBLAS_CORETYPE={flipped['OPENBLAS_CORETYPE'] or '(unset)'}"
     settings = []
-    for label, env in (("as is", {}), ("AVX2 only", WITHOUT_AVX512)):
+    for label, env in (("as is", {}), (flipped_label, flipped), ("AVX2 only", WITHOUT_AVX512)):
         workers = [Worker("barenet CNN", (), env=env), *with_numba("barenet CNN", (), env)]
         workers.append(Worker("PyTorch CNN", (), env=env))
         print(f"CNN ({label}): {', '.join(w.name for w in workers)}", flush=True)
@@ -330,6 +337,7 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
         "flops": cnn_training_flops(),
         "epochs": epochs,
         "settings": settings,
+        **_measured_here(),
     }
 
 
