@@ -134,7 +134,7 @@ def test_2x2_pooling_gradient_gives_the_general_kernels_bits(shape, dtype):
     numba_kernels._max_pool_backward(dy, 2, 2, row_choice, col_choice, general)
     numba_kernels._max_pool_backward_2x2(dy, row_choice, col_choice, fast)
     np.testing.assert_array_equal(bits(general), bits(fast))  # zeros' signs and NaNs included
-    assert np.isnan(fast).sum() == 3 * 3 + 1  # each non-finite gradient's window, and the NaN
+    assert np.isnan(fast).sum() == 3 * 3 + 1  # 3 losers per non-finite gradient, the NaN's winner
 
 
 def test_overlapping_windows_run_numpys_code():

@@ -142,8 +142,8 @@ def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
 def _max_pool_backward_2x2(dy, row_choice, col_choice, dx):
     """``_max_pool_backward`` for 2x2 windows with stride 2 (the usual ones), the same numbers:
     every input pixel is written once, a whole row at a time, so the loop vectorises (0.77 ->
-    0.60 ms for 64 x 32 x 24 x 24). ``g - g`` is the +0.0 (or the NaN, for an infinite or NaN
-    gradient) that the window's other inputs receive."""
+    0.60 ms for 64 x 32 x 24 x 24). ``gradient - gradient`` is the +0.0 (the NaN, for an infinite
+    or NaN gradient) that the window's other inputs receive."""
     planes, channels, out_height, out_width = dy.shape
     height, width = dx.shape[2], dx.shape[3]
     for a in range(planes):
