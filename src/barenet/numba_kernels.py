@@ -215,12 +215,11 @@ def max_pool_backward(
     axes = _outer_first(order)
     dx = np.empty([input_shape[a] for a in order], dy.dtype).transpose(np.argsort(order))
     row_choice, col_choice = (choice.transpose(axes) for choice in choices)
+    walked_dy, walked_dx = dy.transpose(axes), dx.transpose(axes)  # views: dx is written through
     if pool_size == 2 and stride == 2:
-        _max_pool_backward_2x2(dy.transpose(axes), row_choice, col_choice, dx.transpose(axes))
+        _max_pool_backward_2x2(walked_dy, row_choice, col_choice, walked_dx)
     else:
-        _max_pool_backward(
-            dy.transpose(axes), pool_size, stride, row_choice, col_choice, dx.transpose(axes)
-        )
+        _max_pool_backward(walked_dy, pool_size, stride, row_choice, col_choice, walked_dx)
     return dx
 
 
