@@ -252,10 +252,13 @@ class Conv2D(Layer):
         assert self._cols is not None, "backward() called before forward()"
         o = self.out_channels
         dy_rows = dy.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N*OH*OW)
-        # dL/dW = dy cols^T: the same product as Dense, already in (O, C*k*k) order.
-        np.matmul(dy_rows, self._cols.T, out=self.grads["weight"].reshape(o, -1))
-        if self.use_bias:
-            np.sum(dy_rows, axis=1, out=self.grads["bias"])
+        weight_grad, bias_grad = self.grads["weight"].reshape(o, -1), self.grads.get("bias")
+        fast = compiled("weight_gradient")  # both in one pass (barenet.kernels)
+        if fast is None or not fast(dy_rows, self._cols, weight_grad, bias_grad):
+            # dL/dW = dy cols^T: the same product as Dense, already in (O, C*k*k) order.
+            np.matmul(dy_rows, self._cols.T, out=weight_grad)
+            if bias_grad is not None:
+                np.sum(dy_rows, axis=1, out=bias_grad)
         if not self.needs_input_grad:
             return np.empty((0, self.in_channels, 0, 0), dy.dtype)
         dcols = self.params["weight"].reshape(o, -1).T @ dy_rows  # (C*k*k, N*OH*OW)
