@@ -295,8 +295,9 @@ def _profile_numba(profile: dict[str, Any]) -> list[str]:
         return []
     numba = profile["numba"]
     return [
-        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling '
-        "and the second convolution's input gradient compiled): one thread "
+        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling, '
+        "the second convolution's input gradient and the first one's weight gradient compiled): "
+        "one thread "
         f"**{numba['step_ms']:.1f} ms**, shared by "
         f"{numba['threads']} threads **{numba['shared_step_ms']:.1f} ms**; per layer in the "
         "last column.",

@@ -108,7 +108,7 @@ kernels_option = click.option(
     show_default=True,
     expose_value=False,
     callback=use_kernels,
-    help="Run Adam's update, max pooling and convolutions' input gradients compiled ('numba', "
+    help="Run Adam's update, max pooling and convolutions' gradients compiled ('numba', "
     "the fast extra): the same numbers (but for rounding), in epochs about a fifth (a CNN) to a "
     "quarter (a wide MLP) shorter.",
 )
