@@ -12,8 +12,8 @@ in the last place; its SkylakeX kernels do not). ``weight_gradient`` is a produc
 its dot products are summed in vector lanes, in another order than BLAS's, so its gradients
 differ from NumPy's by rounding. The loops are ``nogil``: threads sharing a batch
 (``barenet.sharding``) run them at the same time. A kernel declines what it does not handle (a
-dtype other than float32/float64, an unusual layout): ``adam`` answers False, the others None,
-and the caller then runs its NumPy code.
+dtype other than float32/float64, an unusual layout): ``adam`` and ``weight_gradient`` answer
+False, the others None, and the caller then runs its NumPy code.
 
 Compiled on first use (about a second each) and cached on disk next to this file when it is
 writable (Numba's ``cache=True``).
