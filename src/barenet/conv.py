@@ -83,6 +83,12 @@ def im2row(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kernel * kernel * c)
 
 
+def kernel_rows(weight: np.ndarray) -> np.ndarray:
+    """A kernel ``(O, C, k, k)`` as ``(O, k*k*C)`` in (kh, kw, c) order, the order of
+    ``im2row``'s columns."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
 def rows_to_image(
     dy_rows: np.ndarray, weight: np.ndarray, shape: tuple[int, int, int, int], stride: int
 ) -> np.ndarray:
@@ -221,14 +227,10 @@ class Conv2D(Layer):
         n, c, h, w = x.shape
         rows = im2row(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), self.kernel_size, self.stride)
         self._cols, self._padded_shape = rows, (n, c, h, w)
-        y = rows @ self._weight_rows().T  # (N*OH*OW, O)
+        y = rows @ kernel_rows(self.params["weight"]).T  # (N*OH*OW, O)
         if self.use_bias:
             y += self.params["bias"]
         return np.ascontiguousarray(y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
-
-    def _weight_rows(self) -> np.ndarray:
-        """The kernel as ``(O, k*k*C)`` in (kh, kw, c) order, the order of ``im2row``'s columns."""
-        return self.params["weight"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
 
     def _backward_rows(self, dy: np.ndarray) -> np.ndarray:
         assert self._cols is not None, "backward() called before forward()"

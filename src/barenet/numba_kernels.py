@@ -27,7 +27,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from barenet.conv import output_size
+from barenet.conv import kernel_rows, output_size
 
 FLOATS = (np.float32, np.float64)
 jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -268,7 +268,7 @@ def rows_to_image(
     out_height = output_size(height, kernel, stride, 0)
     out_width = output_size(width, kernel, stride, 0)
     per_sample = out_height * out_width
-    weight_rows = weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)  # (O, k*k*C)
+    weight_rows = kernel_rows(weight)  # (O, k*k*C)
     sample_bytes = per_sample * weight_rows.shape[1] * dy_rows.dtype.itemsize
     samples = max(1, min(n, ROW_BLOCK_BYTES // sample_bytes))
     block = np.empty((samples * per_sample, weight_rows.shape[1]), dy_rows.dtype)
@@ -333,15 +333,17 @@ def _add_tile(dy, cols, o, t, start, stop, grad):
 
 
 @reassociating_jit
-def _weight_gradient(dy, cols, weight_grad, bias_grad, with_bias, chunk):
-    """``weight_grad = dy @ cols.T`` and ``bias_grad = dy.sum(axis=1)``, ``chunk`` columns at a
-    time (a chunk of both stays in the core's cache): 4x4 tiles, then the rows and columns the
-    tiles leave one dot product each."""
+def _weight_gradient(dy, cols, weight_grad, bias_grad, chunk):
+    """``weight_grad = dy @ cols.T`` and, unless ``bias_grad`` is None, ``bias_grad =
+    dy.sum(axis=1)``, ``chunk`` columns at a time (a chunk of both stays in the core's cache):
+    4x4 tiles, then the rows and columns the tiles leave one dot product each. (Numba compiles
+    one version with a bias and one without.)"""
     outputs, length = dy.shape
     taps = cols.shape[0]
     tiled_rows, tiled_taps = outputs - outputs % 4, taps - taps % 4
     weight_grad[:] = 0
-    bias_grad[:] = 0
+    if bias_grad is not None:
+        bias_grad[:] = 0
     for start in range(0, length, chunk):
         stop = min(length, start + chunk)
         for o in range(0, tiled_rows, 4):
@@ -351,7 +353,7 @@ def _weight_gradient(dy, cols, weight_grad, bias_grad, with_bias, chunk):
             row = dy[o, start:stop]
             for t in range(tiled_taps if o < tiled_rows else 0, taps):
                 weight_grad[o, t] += _dot(row, cols[t, start:stop])
-            if with_bias:
+            if bias_grad is not None:
                 total = dy.dtype.type(0)
                 for k in range(stop - start):
                     total += row[k]
@@ -381,9 +383,8 @@ def weight_gradient(
     dtype = dy_rows.dtype
     if dtype not in FLOATS or any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
         return False
-    bias = bias_grad if bias_grad is not None else np.empty(weight_grad.shape[0], dtype)
     chunk = WEIGHT_GRADIENT_CHUNK_BYTES // dtype.itemsize
-    _weight_gradient(dy_rows, cols, weight_grad, bias, bias_grad is not None, chunk)
+    _weight_gradient(dy_rows, cols, weight_grad, bias_grad, chunk)
     return True
 
 
