@@ -1,6 +1,7 @@
 """The compiled kernels against the NumPy code they replace: the same numbers (bit for bit, but
-for the sign of a pooling gradient's zeros and the rounding of a convolution's gradients, whose
-sums run in another order), the same layouts, and NumPy's path wherever a kernel declines."""
+for the sign of a pooling gradient's zeros and the rounding of a convolution's products made in
+blocks and of its gradients, whose sums run in another order), the same layouts, and NumPy's
+path wherever a kernel declines."""
 
 import numpy as np
 import pytest
@@ -201,6 +202,77 @@ def test_rows_to_image_declines_float16():
     np.testing.assert_array_equal(bits(reference), bits(compiled))  # NumPy's code ran
 
 
+def channels_last_conv(kernel_name, x, dy, stride, padding, backward_kernels=None):
+    """A channels-last convolution's output, input gradient and parameter gradients, with
+    ``backward_kernels`` (the same as the forward's unless given) for the backward pass."""
+    with kernels.using(kernel_name):
+        layer = bn.Conv2D(x.shape[1], dy.shape[1], 3, stride=stride, padding=padding)
+        layer.params = {
+            name: np.random.default_rng(4).standard_normal(param.shape).astype(x.dtype)
+            for name, param in layer.params.items()
+        }
+        layer.grads = {name: np.zeros_like(param) for name, param in layer.params.items()}
+        y = layer.forward(x)
+        kept_rows = layer._cols is not None
+    with kernels.using(backward_kernels or kernel_name):
+        dx = layer.backward(dy)
+    return [y, dx, layer.grads["weight"], layer.grads["bias"]], kept_rows
+
+
+@pytest.mark.parametrize(
+    ("n", "stride", "padding", "size"),
+    [(5, 1, 0, 9), (4, 2, 1, 11), (3, 1, 1, 6), (0, 1, 0, 9)],  # the last an empty batch
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_product_and_gradient_give_numpys_numbers_in_blocks(
+    n, stride, padding, size, dtype, monkeypatch
+):
+    """Blocks of 2 samples (a last one smaller for odd N): the forward keeps its input, not the
+    rows, and the backward builds them again; only the rounding may differ from NumPy's."""
+    channels = 8  # channels-last from 8 input channels
+    out = (size + 2 * padding - 3) // stride + 1
+    per_sample = out * out * 9 * channels * np.dtype(dtype).itemsize
+    monkeypatch.setattr(numba_kernels, "ROW_BLOCK_BYTES", 2 * per_sample)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, channels, size, size)).astype(dtype)
+    dy = rng.standard_normal((n, 6, out, out)).astype(dtype)
+    reference, kept_rows = channels_last_conv("numpy", x, dy, stride, padding)
+    compiled, compiled_kept_rows = channels_last_conv("numba", x, dy, stride, padding)
+    assert kept_rows and not compiled_kept_rows
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(reference, compiled, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+    if n:
+        assert np.abs(compiled[2]).min() > 0  # every tap's gradient summed over every block
+
+
+def test_rows_gradient_when_the_kernels_change_between_forward_and_backward():
+    """A forward with the compiled kernels keeps no rows; NumPy's backward builds them."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 8, 7, 7)).astype(np.float32)
+    dy = rng.standard_normal((3, 6, 5, 5)).astype(np.float32)
+    reference, _ = channels_last_conv("numpy", x, dy, 1, 0)
+    switched, kept_rows = channels_last_conv("numba", x, dy, 1, 0, backward_kernels="numpy")
+    assert not kept_rows
+    for a, b in zip(reference, switched, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_rows_product_and_gradient_decline_float16():
+    image, right = np.ones((1, 4, 4, 3), np.float16), np.ones((27, 2), np.float16)
+    assert numba_kernels.rows_product(image, 3, 1, right) is None
+    assert numba_kernels.rows_product(image.astype(np.float32), 3, 1, right) is None
+    assert numba_kernels.rows_weight_gradient(np.ones((4, 2), np.float16), image, 3, 1) is None
+    x = np.random.default_rng(7).standard_normal((2, 8, 5, 5)).astype(np.float16)
+    dy = np.ones((2, 6, 3, 3), np.float16)
+    reference, _ = channels_last_conv("numpy", x, dy, 1, 0)
+    declined, kept_rows = channels_last_conv("numba", x, dy, 1, 0)
+    assert kept_rows  # NumPy's code ran, with NumPy's bits
+    for a, b in zip(reference, declined, strict=True):
+        np.testing.assert_array_equal(bits(a), bits(b))
+
+
 def first_conv_gradients(kernel_name, x, dy, bias=True):
     with kernels.using(kernel_name):
         layer = bn.Conv2D(x.shape[1], dy.shape[1], 3, bias=bias, rng=np.random.default_rng(0))
@@ -296,11 +368,11 @@ def train_small_cnn(kernel_name, threads):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_training_a_cnn_gives_the_same_weights_bit_for_bit(threads, monkeypatch):
-    """Every kernel but those whose sums may run in another order: ``rows_to_image`` (its
-    blocks' products) and ``weight_gradient``."""
+    """Every kernel but those whose sums may run in another order: ``rows_to_image`` and
+    ``rows_product`` (their blocks' products), ``rows_weight_gradient`` and ``weight_gradient``."""
     pytest.importorskip("threadpoolctl")
-    monkeypatch.delitem(numba_kernels.KERNELS, "rows_to_image")
-    monkeypatch.delitem(numba_kernels.KERNELS, "weight_gradient")
+    for name in ("rows_to_image", "rows_product", "rows_weight_gradient", "weight_gradient"):
+        monkeypatch.delitem(numba_kernels.KERNELS, name)
     reference, compiled = train_small_cnn("numpy", threads), train_small_cnn("numba", threads)
     for a, b in zip(reference, compiled, strict=True):
         np.testing.assert_array_equal(bits(a), bits(b))

@@ -77,10 +77,16 @@ def im2row(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
         - Returns: ``(N * OH * OW, kernel * kernel * C)``: rows in (n, oh, ow) order, columns
           in (kh, kw, c) order.
     """
+    windows = row_windows(x, kernel, stride)
+    n, oh, ow = windows.shape[:3]
+    return windows.reshape(n * oh * ow, kernel * kernel * x.shape[3])
+
+
+def row_windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """``im2row``'s windows as a view, before they are copied: ``(N, OH, OW, kernel, kernel, C)``
+    for a channels-last ``x`` ``(N, H, W, C)``."""
     windows = sliding_window_view(x, (kernel, kernel), axis=(1, 2))  # (N, H', W', C, k, k)
-    windows = windows[:, ::stride, ::stride]  # (N, OH, OW, C, k, k), a view
-    n, oh, ow, c = windows.shape[:4]
-    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kernel * kernel * c)
+    return windows[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
 
 
 def kernel_rows(weight: np.ndarray) -> np.ndarray:
@@ -188,7 +194,8 @@ class Conv2D(Layer):
         if bias:
             self.params["bias"] = np.zeros(self.out_channels)
         self.astype(np.float32)
-        self._cols: np.ndarray | None = None
+        self._cols: np.ndarray | None = None  # the forward's im2col columns or im2row rows
+        self._image: np.ndarray | None = None  # or its channels-last input (see _rows_product)
         self._padded_shape: tuple[int, int, int, int] = (0, 0, 0, 0)
         # Channels-last (im2row) or not (im2col): the same maths, laid out for speed.
         self.channels_last = self.in_channels >= CHANNELS_LAST_FROM
@@ -225,19 +232,41 @@ class Conv2D(Layer):
     def _forward_rows(self, x: np.ndarray, oh: int, ow: int) -> np.ndarray:
         """The same product channels-last: ``y = rows @ weight_rows^T``, rows from ``im2row``."""
         n, c, h, w = x.shape
-        rows = im2row(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), self.kernel_size, self.stride)
-        self._cols, self._padded_shape = rows, (n, c, h, w)
-        y = rows @ kernel_rows(self.params["weight"]).T  # (N*OH*OW, O)
+        image = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C)
+        self._padded_shape = (n, c, h, w)
+        y = self._rows_product(image, kernel_rows(self.params["weight"]).T)  # (N*OH*OW, O)
         if self.use_bias:
             y += self.params["bias"]
         return np.ascontiguousarray(y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
 
+    def _rows_product(self, image: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``im2row(image) @ right``, keeping the rows for the backward pass; compiled kernels
+        (``barenet.kernels``) keep the image instead and build the rows a block at a time."""
+        k, s = self.kernel_size, self.stride
+        fast = compiled("rows_product")
+        product = None if fast is None else fast(image, k, s, right)
+        if product is not None:
+            self._cols, self._image = None, image
+            return product
+        self._cols, self._image = im2row(image, k, s), None
+        return self._cols @ right
+
+    def _rows_weight_gradient(self, dy_rows: np.ndarray) -> np.ndarray:
+        """``dy_rows^T @ rows``, with the rows the forward pass kept or built again from its
+        image. Shape: ``dy_rows`` ``(N*OH*OW, O)``; returns ``(O, k*k*C)``."""
+        if self._cols is not None:
+            return dy_rows.T @ self._cols
+        assert self._image is not None, "backward() called before forward()"
+        k, s = self.kernel_size, self.stride
+        fast = compiled("rows_weight_gradient")
+        grad = None if fast is None else fast(dy_rows, self._image, k, s)
+        return grad if grad is not None else dy_rows.T @ im2row(self._image, k, s)
+
     def _backward_rows(self, dy: np.ndarray) -> np.ndarray:
-        assert self._cols is not None, "backward() called before forward()"
         o, k = self.out_channels, self.kernel_size
         dy_rows = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, o)  # (N*OH*OW, O)
-        grad = (dy_rows.T @ self._cols).reshape(o, k, k, self.in_channels)  # (O, kh, kw, C)
-        np.copyto(self.grads["weight"], grad.transpose(0, 3, 1, 2))
+        grad = self._rows_weight_gradient(dy_rows).reshape(o, k, k, self.in_channels)
+        np.copyto(self.grads["weight"], grad.transpose(0, 3, 1, 2))  # from (O, kh, kw, C)
         if self.use_bias:
             np.sum(dy_rows, axis=0, out=self.grads["bias"])
         if not self.needs_input_grad:

@@ -1,19 +1,24 @@
 """Compiled kernels (Numba) for the loops where NumPy's one-pass-per-operation costs the most:
 Adam's update, max pooling, a channels-last convolution's input gradient and an im2col
-convolution's parameter gradients. Switched on with ``barenet.kernels.use("numba")``.
+convolution's parameter gradients; and, beside them, a channels-last convolution's forward
+product and weight gradient made a block of samples at a time, so that its rows stay in the
+core's cache (NumPy's own copy and BLAS, no compiled loop: they only belong with the kernels).
+Switched on with ``barenet.kernels.use("numba")``.
 
-Each kernel but the last computes what the NumPy code it replaces computes, operation for
+Each compiled loop but the last computes what the NumPy code it replaces computes, operation for
 operation in the same precision and order (no fused multiply-adds, no reassociation), reading
 and writing each array once instead of once per operation. Adam and pooling agree with NumPy bit
 for bit (but for the sign of a pooling gradient's zeros, see ``_max_pool_backward``).
-``rows_to_image`` makes its matrix products a block of samples at a time, and a BLAS may round a
-product's elements differently for another block shape (OpenBLAS's Haswell kernels do, by a unit
-in the last place; its SkylakeX kernels do not). ``weight_gradient`` is a product of its own:
-its dot products are summed in vector lanes, in another order than BLAS's, so its gradients
-differ from NumPy's by rounding. The loops are ``nogil``: threads sharing a batch
-(``barenet.sharding``) run them at the same time. A kernel declines what it does not handle (a
-dtype other than float32/float64, an unusual layout): ``adam`` and ``weight_gradient`` answer
-False, the others None, and the caller then runs its NumPy code.
+``rows_to_image`` and ``rows_product`` make their matrix products a block of samples at a time,
+and a BLAS may round a product's elements differently for another block shape (OpenBLAS's
+Haswell kernels do, by a unit in the last place; its SkylakeX kernels do not);
+``rows_weight_gradient`` adds up its blocks' products, a sum in another order than one
+product's. ``weight_gradient`` is a product of its own: its dot products are summed in vector
+lanes, in another order than BLAS's. Those two differ from NumPy's gradients by rounding. The
+loops are ``nogil``: threads sharing a batch (``barenet.sharding``) run them at the same time. A
+kernel declines what it does not handle (a dtype other than float32/float64, an unusual
+layout): ``adam`` and ``weight_gradient`` answer False, the others None, and the caller then
+runs its NumPy code.
 
 Compiled on first use (about a second each) and cached on disk next to this file when it is
 writable (Numba's ``cache=True``).
@@ -21,13 +26,13 @@ writable (Numba's ``cache=True``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
 import numpy as np
 
-from barenet.conv import kernel_rows, output_size
+from barenet.conv import kernel_rows, output_size, row_windows
 
 FLOATS = (np.float32, np.float64)
 jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -282,6 +287,64 @@ def rows_to_image(
     return image
 
 
+def _row_blocks(image: np.ndarray, kernel: int, stride: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``im2row(image, kernel, stride)`` a block of samples at a time, as ``(first row, rows)``:
+    the rows of as many samples as fit in ``ROW_BLOCK_BYTES``, copied into one buffer that every
+    block reuses (NumPy's copy of the windows: a compiled loop measured slower)."""
+    windows = row_windows(image, kernel, stride)  # (N, OH, OW, k, k, C), a view
+    n, rows_per_sample = windows.shape[0], windows.shape[1] * windows.shape[2]
+    row_length = kernel * kernel * image.shape[3]
+    row_bytes = row_length * image.dtype.itemsize
+    samples = max(1, min(n, ROW_BLOCK_BYTES // max(1, rows_per_sample * row_bytes)))
+    buffer = np.empty((samples, *windows.shape[1:]), image.dtype)
+    for start in range(0, n, samples):
+        block = buffer[: min(n, start + samples) - start]
+        np.copyto(block, windows[start : start + len(block)])
+        yield start * rows_per_sample, block.reshape(len(block) * rows_per_sample, row_length)
+
+
+def rows_product(
+    image: np.ndarray, kernel: int, stride: int, right: np.ndarray
+) -> np.ndarray | None:
+    """``im2row(image, kernel, stride) @ right``, the forward product of a channels-last
+    convolution, a block of samples at a time: each block's rows are still in the core's cache
+    when they are multiplied, and the whole ``(N*OH*OW, k*k*C)`` matrix (13 MB for 64 images in
+    the benchmark CNN's second convolution) is never written out to memory nor kept for the
+    backward pass, which builds the rows again (``rows_weight_gradient``). Each element is the
+    same dot product as NumPy's, but a BLAS may round it differently for another block shape
+    (OpenBLAS's Haswell kernels do; its SkylakeX kernels do not).
+
+    Shape: ``image`` ``(N, H, W, C)``, ``right`` ``(k*k*C, O)``; returns ``(N*OH*OW, O)``. None
+    unless both are float32 or float64 of one dtype."""
+    if image.dtype not in FLOATS or right.dtype != image.dtype:
+        return None
+    out_height, out_width = (output_size(size, kernel, stride, 0) for size in image.shape[1:3])
+    product = np.empty((image.shape[0] * out_height * out_width, right.shape[1]), image.dtype)
+    for first, rows in _row_blocks(image, kernel, stride):
+        np.matmul(rows, right, out=product[first : first + len(rows)])
+    return product
+
+
+def rows_weight_gradient(
+    dy_rows: np.ndarray, image: np.ndarray, kernel: int, stride: int
+) -> np.ndarray | None:
+    """``dy_rows.T @ im2row(image, kernel, stride)``, a channels-last convolution's weight
+    gradient, with the rows built again a block of samples at a time (see ``rows_product``) and
+    the blocks' products added up: the sum over samples runs in another order than one
+    product's, so the gradient differs from NumPy's by rounding.
+
+    Shape: ``dy_rows`` ``(N*OH*OW, O)``, ``image`` ``(N, H, W, C)``; returns ``(O, k*k*C)``. None
+    unless both are float32 or float64 of one dtype."""
+    if dy_rows.dtype not in FLOATS or image.dtype != dy_rows.dtype:
+        return None
+    total = np.zeros((dy_rows.shape[1], kernel * kernel * image.shape[3]), dy_rows.dtype)
+    part = np.empty_like(total)
+    for first, rows in _row_blocks(image, kernel, stride):
+        np.matmul(dy_rows[first : first + len(rows)].T, rows, out=part)
+        total += part
+    return total
+
+
 # Sums that may be reordered (a dot product in vector lanes), products fused into the adds; no
 # other fast-math liberty (NaNs and infinities behave as in NumPy).
 reassociating_jit: Any = numba.njit(
@@ -393,6 +456,8 @@ KERNELS: dict[str, Callable[..., Any]] = {
     "adam": adam,
     "max_pool_forward": max_pool_forward,
     "max_pool_backward": max_pool_backward,
+    "rows_product": rows_product,
     "rows_to_image": rows_to_image,
+    "rows_weight_gradient": rows_weight_gradient,
     "weight_gradient": weight_gradient,
 }
