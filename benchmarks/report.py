@@ -296,8 +296,8 @@ def _profile_numba(profile: dict[str, Any]) -> list[str]:
     numba = profile["numba"]
     return [
         'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling, '
-        "the second convolution's input gradient and the first one's weight gradient compiled): "
-        "one thread "
+        "the second convolution's input gradient and the first one's weight gradient compiled; "
+        "the second convolution's products a block of samples at a time): one thread "
         f"**{numba['step_ms']:.1f} ms**, shared by "
         f"{numba['threads']} threads **{numba['shared_step_ms']:.1f} ms**; per layer in the "
         "last column.",

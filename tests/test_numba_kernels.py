@@ -12,6 +12,7 @@ import barenet as bn
 from barenet import kernels, numba_kernels
 from barenet.conv import rows_to_image
 from barenet.optimizers import CACHE_SIZED
+from barenet.sharding import blas_controller
 
 
 def bits(array):
@@ -202,10 +203,12 @@ def test_rows_to_image_declines_float16():
     np.testing.assert_array_equal(bits(reference), bits(compiled))  # NumPy's code ran
 
 
-def channels_last_conv(kernel_name, x, dy, stride, padding, backward_kernels=None):
+def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
     """A channels-last convolution's output, input gradient and parameter gradients, with
-    ``backward_kernels`` (the same as the forward's unless given) for the backward pass."""
-    with kernels.using(kernel_name):
+    the kernels named ``backward`` (the forward's unless given) for the backward pass; BLAS on
+    one thread, as in a sharded step (the blocked products decline otherwise)."""
+    pytest.importorskip("threadpoolctl")
+    with blas_controller().limit(limits=1, user_api="blas"), kernels.using(kernel_name):
         layer = bn.Conv2D(x.shape[1], dy.shape[1], 3, stride=stride, padding=padding)
         layer.params = {
             name: np.random.default_rng(4).standard_normal(param.shape).astype(x.dtype)
@@ -214,7 +217,7 @@ def channels_last_conv(kernel_name, x, dy, stride, padding, backward_kernels=Non
         layer.grads = {name: np.zeros_like(param) for name, param in layer.params.items()}
         y = layer.forward(x)
         kept_rows = layer._cols is not None
-    with kernels.using(backward_kernels or kernel_name):
+    with blas_controller().limit(limits=1, user_api="blas"), kernels.using(backward or kernel_name):
         dx = layer.backward(dy)
     return [y, dx, layer.grads["weight"], layer.grads["bias"]], kept_rows
 
@@ -253,17 +256,23 @@ def test_rows_gradient_when_the_kernels_change_between_forward_and_backward():
     x = rng.standard_normal((3, 8, 7, 7)).astype(np.float32)
     dy = rng.standard_normal((3, 6, 5, 5)).astype(np.float32)
     reference, _ = channels_last_conv("numpy", x, dy, 1, 0)
-    switched, kept_rows = channels_last_conv("numba", x, dy, 1, 0, backward_kernels="numpy")
+    switched, kept_rows = channels_last_conv("numba", x, dy, 1, 0, backward="numpy")
     assert not kept_rows
     for a, b in zip(reference, switched, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
-def test_rows_product_and_gradient_decline_float16():
+def test_rows_product_and_gradient_decline_float16_and_threaded_blas(monkeypatch):
     image, right = np.ones((1, 4, 4, 3), np.float16), np.ones((27, 2), np.float16)
     assert numba_kernels.rows_product(image, 3, 1, right) is None
     assert numba_kernels.rows_product(image.astype(np.float32), 3, 1, right) is None
     assert numba_kernels.rows_weight_gradient(np.ones((4, 2), np.float16), image, 3, 1) is None
+    image, right = image.astype(np.float32), right.astype(np.float32)
+    monkeypatch.setattr(numba_kernels, "blas_on_one_thread", lambda: False)
+    assert numba_kernels.rows_product(image, 3, 1, right) is None
+    assert numba_kernels.rows_weight_gradient(np.ones((4, 2), np.float32), image, 3, 1) is None
+    monkeypatch.setattr(numba_kernels, "blas_on_one_thread", lambda: True)
+    np.testing.assert_array_equal(numba_kernels.rows_product(image, 3, 1, right), 27)
     x = np.random.default_rng(7).standard_normal((2, 8, 5, 5)).astype(np.float16)
     dy = np.ones((2, 6, 3, 3), np.float16)
     reference, _ = channels_last_conv("numpy", x, dy, 1, 0)

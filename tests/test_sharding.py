@@ -165,6 +165,17 @@ def test_threads_none_shards_only_networks_with_a_convolution(monkeypatch):
     assert sharding.choose_threads(cnn, 128, None) == 1  # no threadpoolctl: no sharding
 
 
+def test_blas_on_one_thread_asks_the_libraries_now(monkeypatch):
+    controller = blas_controller()
+    with controller.limit(limits=1, user_api="blas"):
+        assert sharding.blas_on_one_thread()
+        with controller.limit(limits=2, user_api="blas"):
+            # OpenBLAS gives no more threads than the cores it found when it was loaded.
+            assert sharding.blas_on_one_thread() == (sharding.blas_threads(controller) == 1)
+    monkeypatch.setattr(sharding, "blas_controller", lambda: None)
+    assert not sharding.blas_on_one_thread()  # without threadpoolctl nobody can tell
+
+
 class Centering(bn.layers.Layer):
     """Subtracts the batch mean: its samples meet, and it has not said it may be sharded."""
 

@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from barenet.conv import kernel_rows, output_size, row_windows
+from barenet.sharding import blas_on_one_thread
 
 FLOATS = (np.float32, np.float64)
 jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -315,8 +316,10 @@ def rows_product(
     (OpenBLAS's Haswell kernels do; its SkylakeX kernels do not).
 
     Shape: ``image`` ``(N, H, W, C)``, ``right`` ``(k*k*C, O)``; returns ``(N*OH*OW, O)``. None
-    unless both are float32 or float64 of one dtype."""
-    if image.dtype not in FLOATS or right.dtype != image.dtype:
+    unless both are float32 or float64 of one dtype, and unless BLAS runs on one thread, as in
+    a sharded step: a block's product is too small to share among threads (the benchmark CNN's
+    step on one thread with two-thread BLAS took 28.3 ms with blocks against 24.9 without)."""
+    if image.dtype not in FLOATS or right.dtype != image.dtype or not blas_on_one_thread():
         return None
     out_height, out_width = (output_size(size, kernel, stride, 0) for size in image.shape[1:3])
     product = np.empty((image.shape[0] * out_height * out_width, right.shape[1]), image.dtype)
@@ -334,8 +337,8 @@ def rows_weight_gradient(
     product's, so the gradient differs from NumPy's by rounding.
 
     Shape: ``dy_rows`` ``(N*OH*OW, O)``, ``image`` ``(N, H, W, C)``; returns ``(O, k*k*C)``. None
-    unless both are float32 or float64 of one dtype."""
-    if dy_rows.dtype not in FLOATS or image.dtype != dy_rows.dtype:
+    unless both are float32 or float64 of one dtype and BLAS runs on one thread."""
+    if dy_rows.dtype not in FLOATS or image.dtype != dy_rows.dtype or not blas_on_one_thread():
         return None
     total = np.zeros((dy_rows.shape[1], kernel * kernel * image.shape[3]), dy_rows.dtype)
     part = np.empty_like(total)

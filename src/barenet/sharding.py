@@ -68,6 +68,17 @@ def blas_threads(controller: Any) -> int:
     return min(counts, default=1)
 
 
+def blas_on_one_thread() -> bool:
+    """Whether every BLAS library here is set to one thread right now (inside a sharded step,
+    under ``OPENBLAS_NUM_THREADS=1``, on one core), asked of the libraries themselves (under a
+    microsecond); False without threadpoolctl, which alone can tell."""
+    controller = blas_controller()
+    if controller is None:
+        return False
+    counts = [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
+    return bool(counts) and max(counts) == 1
+
+
 def unshardable_layers(model: Sequential) -> list[str]:
     """Class names of the model's layers that do not declare ``shardable = True``."""
     return sorted({type(layer).__name__ for layer in model.layers if not layer.shardable})
