@@ -108,9 +108,9 @@ kernels_option = click.option(
     show_default=True,
     expose_value=False,
     callback=use_kernels,
-    help="Run Adam's update, max pooling and convolutions' gradients compiled ('numba', "
-    "the fast extra): the same numbers (but for rounding), in epochs about a fifth (a CNN) to a "
-    "quarter (a wide MLP) shorter.",
+    help="Run Adam's update, max pooling and convolutions' gradients compiled, and "
+    "convolutions' products in cache-sized blocks ('numba', the fast extra): the same numbers "
+    "(but for rounding), in epochs about a quarter shorter (a CNN or a wide MLP).",
 )
 
 
