@@ -195,7 +195,7 @@ class Conv2D(Layer):
             self.params["bias"] = np.zeros(self.out_channels)
         self.astype(np.float32)
         self._cols: np.ndarray | None = None  # the forward's im2col columns or im2row rows
-        self._image: np.ndarray | None = None  # or its channels-last input (see _rows_product)
+        self._image: np.ndarray | None = None  # its channels-last input (see _rows_product)
         self._padded_shape: tuple[int, int, int, int] = (0, 0, 0, 0)
         # Channels-last (im2row) or not (im2col): the same maths, laid out for speed.
         self.channels_last = self.in_channels >= CHANNELS_LAST_FROM
@@ -233,7 +233,7 @@ class Conv2D(Layer):
         """The same product channels-last: ``y = rows @ weight_rows^T``, rows from ``im2row``."""
         n, c, h, w = x.shape
         image = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (N, H, W, C)
-        self._padded_shape = (n, c, h, w)
+        self._image, self._padded_shape = image, (n, c, h, w)
         y = self._rows_product(image, kernel_rows(self.params["weight"]).T)  # (N*OH*OW, O)
         if self.use_bias:
             y += self.params["bias"]
@@ -241,15 +241,12 @@ class Conv2D(Layer):
 
     def _rows_product(self, image: np.ndarray, right: np.ndarray) -> np.ndarray:
         """``im2row(image) @ right``, keeping the rows for the backward pass; compiled kernels
-        (``barenet.kernels``) keep the image instead and build the rows a block at a time."""
+        (``barenet.kernels``) build them a block at a time and keep none."""
         k, s = self.kernel_size, self.stride
         fast = compiled("rows_product")
         product = None if fast is None else fast(image, k, s, right)
-        if product is not None:
-            self._cols, self._image = None, image
-            return product
-        self._cols, self._image = im2row(image, k, s), None
-        return self._cols @ right
+        self._cols = im2row(image, k, s) if product is None else None
+        return product if product is not None else self._cols @ right
 
     def _rows_weight_gradient(self, dy_rows: np.ndarray) -> np.ndarray:
         """``dy_rows^T @ rows``, with the rows the forward pass kept or built again from its

@@ -256,6 +256,12 @@ def _row2im(rows, image, k, s, out_height, out_width):
 ROW_BLOCK_BYTES = 1 << 20
 
 
+def _samples_per_block(n: int, sample_bytes: int) -> int:
+    """How many of ``n`` samples of ``sample_bytes`` rows each fit in ``ROW_BLOCK_BYTES``: one
+    at least."""
+    return max(1, min(n, ROW_BLOCK_BYTES // max(1, sample_bytes)))
+
+
 def rows_to_image(
     dy_rows: np.ndarray, weight: np.ndarray, shape: tuple[int, int, int, int], stride: int
 ) -> np.ndarray | None:
@@ -277,8 +283,7 @@ def rows_to_image(
     out_width = output_size(width, kernel, stride, 0)
     per_sample = out_height * out_width
     weight_rows = kernel_rows(weight)  # (O, k*k*C)
-    sample_bytes = per_sample * weight_rows.shape[1] * dy_rows.dtype.itemsize
-    samples = max(1, min(n, ROW_BLOCK_BYTES // sample_bytes))
+    samples = _samples_per_block(n, per_sample * weight_rows.shape[1] * dy_rows.dtype.itemsize)
     block = np.empty((samples * per_sample, weight_rows.shape[1]), dy_rows.dtype)
     dy_rows = np.ascontiguousarray(dy_rows)
     image = np.zeros(shape, dy_rows.dtype)
@@ -297,8 +302,7 @@ def _row_blocks(image: np.ndarray, kernel: int, stride: int) -> Iterator[tuple[i
     windows = row_windows(image, kernel, stride)  # (N, OH, OW, k, k, C), a view
     n, rows_per_sample = windows.shape[0], windows.shape[1] * windows.shape[2]
     row_length = kernel * kernel * image.shape[3]
-    row_bytes = row_length * image.dtype.itemsize
-    samples = max(1, min(n, ROW_BLOCK_BYTES // max(1, rows_per_sample * row_bytes)))
+    samples = _samples_per_block(n, rows_per_sample * row_length * image.dtype.itemsize)
     buffer = np.empty((samples, *windows.shape[1:]), image.dtype)
     for start in range(0, n, samples):
         block = buffer[: min(n, start + samples) - start]

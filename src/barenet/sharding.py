@@ -64,18 +64,22 @@ def usable_cores() -> int:
 def blas_threads(controller: Any) -> int:
     """The fewest threads any BLAS library here is set to use (1 under OPENBLAS_NUM_THREADS=1
     or inside ``threadpool_limits(1)``, as ``barenet experiment`` runs each of its trainings)."""
-    counts = [pool["num_threads"] for pool in controller.info() if pool["user_api"] == "blas"]
-    return min(counts, default=1)
+    return min(_blas_thread_counts(controller), default=1)
+
+
+def _blas_thread_counts(controller: Any) -> list[int]:
+    """Each BLAS library's thread count, asked of the library itself (under a microsecond)."""
+    return [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
 
 
 def blas_on_one_thread() -> bool:
     """Whether every BLAS library here is set to one thread right now (inside a sharded step,
-    under ``OPENBLAS_NUM_THREADS=1``, on one core), asked of the libraries themselves (under a
-    microsecond); False without threadpoolctl, which alone can tell."""
+    under ``OPENBLAS_NUM_THREADS=1``, on one core); False without threadpoolctl, which alone can
+    tell."""
     controller = blas_controller()
     if controller is None:
         return False
-    counts = [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
+    counts = _blas_thread_counts(controller)
     return bool(counts) and max(counts) == 1
 
 
