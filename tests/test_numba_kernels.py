@@ -203,6 +203,13 @@ def test_rows_to_image_declines_float16():
     np.testing.assert_array_equal(bits(reference), bits(compiled))  # NumPy's code ran
 
 
+# Channels-last convolutions' shapes: stride 1 and 2, padding, an empty batch.
+channels_last_cases = pytest.mark.parametrize(
+    ("n", "stride", "padding", "size"),
+    [(5, 1, 0, 9), (4, 2, 1, 11), (3, 1, 1, 6), (0, 1, 0, 9)],
+)
+
+
 def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
     """A channels-last convolution's output, input gradient and parameter gradients, with
     the kernels named ``backward`` (the forward's unless given) for the backward pass; BLAS on
@@ -222,10 +229,7 @@ def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
     return [y, dx, layer.grads["weight"], layer.grads["bias"]], kept_rows
 
 
-@pytest.mark.parametrize(
-    ("n", "stride", "padding", "size"),
-    [(5, 1, 0, 9), (4, 2, 1, 11), (3, 1, 1, 6), (0, 1, 0, 9)],  # the last an empty batch
-)
+@channels_last_cases
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_rows_product_and_gradient_give_numpys_numbers_in_blocks(
     n, stride, padding, size, dtype, monkeypatch
@@ -278,6 +282,122 @@ def test_rows_product_and_gradient_decline_float16_and_threaded_blas(monkeypatch
     reference, _ = channels_last_conv("numpy", x, dy, 1, 0)
     declined, kept_rows = channels_last_conv("numba", x, dy, 1, 0)
     assert kept_rows  # NumPy's code ran, with NumPy's bits
+    for a, b in zip(reference, declined, strict=True):
+        np.testing.assert_array_equal(bits(a), bits(b))
+
+
+def sparse_gradient(rng, shape, share, dtype):
+    """An output gradient with about ``share`` of its entries non-zero, as after max pooling."""
+    dy = rng.standard_normal(shape).astype(dtype)
+    dy[rng.random(shape) >= share] = 0
+    return dy
+
+
+def conv_backward(kernel_name, x, dy, stride=1, padding=0, bias=True, input_grad=True):
+    """A channels-last convolution's input, weight and bias gradients (``[]`` for no bias)."""
+    with kernels.using(kernel_name):
+        layer = bn.Conv2D(
+            x.shape[1], dy.shape[1], 3, stride=stride, padding=padding, bias=bias,
+            rng=np.random.default_rng(4),
+        )  # fmt: skip
+        layer.astype(x.dtype)
+        layer.needs_input_grad = input_grad
+        layer.forward(x)
+        dx = layer.backward(dy)
+    return [dx, *layer.grads.values()]
+
+
+@pytest.fixture
+def sparse_answers(monkeypatch):
+    """What ``sparse_rows_backward`` answered in each call (None where it declined)."""
+    answers = []
+
+    def spy(*args):
+        answers.append(numba_kernels.sparse_rows_backward(*args))
+        return answers[-1]
+
+    monkeypatch.setitem(numba_kernels.KERNELS, "sparse_rows_backward", spy)
+    return answers
+
+
+@channels_last_cases
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_backward_gives_numpys_gradients_but_for_rounding(
+    n, stride, padding, size, dtype, sparse_answers
+):
+    """About 15% of the entries non-zero: per window and per channel, counts of non-zero
+    entries with four-term passes and entries left over."""
+    rng = np.random.default_rng(8)
+    out = (size + 2 * padding - 3) // stride + 1
+    x = rng.standard_normal((n, 8, size, size)).astype(dtype)
+    dy = sparse_gradient(rng, (n, 6, out, out), 0.15, dtype)
+    reference = conv_backward("numpy", x, dy, stride, padding)
+    compiled = conv_backward("numba", x, dy, stride, padding)
+    assert len(sparse_answers) == 1 and sparse_answers[0] is not None
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(reference, compiled, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+    if n:
+        assert np.abs(compiled[1]).min() > 0  # every tap of every filter received a gradient
+
+
+@pytest.mark.parametrize(("bias", "input_grad"), [(False, True), (True, False)])
+def test_sparse_backward_without_a_bias_or_an_input_gradient(bias, input_grad, sparse_answers):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 8, 7, 7)).astype(np.float32)
+    dy = sparse_gradient(rng, (3, 5, 5, 5), 0.15, np.float32)
+    reference = conv_backward("numpy", x, dy, bias=bias, input_grad=input_grad)
+    compiled = conv_backward("numba", x, dy, bias=bias, input_grad=input_grad)
+    assert sparse_answers[0] is not None and len(compiled) == 2 + bias
+    assert compiled[0].size == 0 if not input_grad else compiled[0].shape == x.shape
+    for a, b in zip(reference, compiled, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_one_non_zero_entry_sends_back_exactly_its_window_and_its_filter():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 8, 6, 6)).astype(np.float32)
+    dy = np.zeros((2, 4, 4, 4), np.float32)
+    dy[1, 2, 3, 1] = -1.5
+    dx, weight_grad, bias_grad = conv_backward("numba", x, dy)
+    reference = conv_backward("numpy", x, dy)
+    np.testing.assert_array_equal(weight_grad[2], -1.5 * x[1, :, 3:6, 1:4])
+    np.testing.assert_array_equal(np.delete(weight_grad, 2, axis=0), 0)
+    np.testing.assert_array_equal(bias_grad, [0, 0, -1.5, 0])
+    for a, b in zip(reference, (dx, weight_grad, bias_grad), strict=True):
+        np.testing.assert_array_equal(b, a)  # adding zeros changes nothing: NumPy's numbers
+
+
+def test_sparse_backward_spreads_nans_like_numpy(sparse_answers):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 8, 7, 7)).astype(np.float32)
+    dy = sparse_gradient(rng, (2, 6, 5, 5), 0.15, np.float32)
+    dy[1, 4, 2, 3] = np.nan
+    reference, compiled = (conv_backward(name, x, dy) for name in ("numpy", "numba"))
+    assert sparse_answers[0] is not None
+    for a, b in zip(reference, compiled, strict=True):
+        np.testing.assert_array_equal(np.isnan(b), np.isnan(a))
+    assert np.isnan(compiled[1][4]).all() and np.isnan(compiled[0][1, :, 2:5, 3:6]).all()
+
+
+def test_sparse_backward_declines_dense_gradients_and_other_dtypes(sparse_answers, monkeypatch):
+    image, weight = np.ones((1, 5, 5, 8), np.float32), np.ones((4, 8, 3, 3), np.float32)
+    dy = np.zeros((1, 4, 3, 3), np.float32)
+    dy.reshape(-1)[:7] = 1  # 7 entries of 36, under a fifth
+    assert numba_kernels.sparse_rows_backward(dy, image, weight, 1, True) is not None
+    dy.reshape(-1)[7] = 1  # one more
+    assert numba_kernels.sparse_rows_backward(dy, image, weight, 1, True) is None
+    dy.reshape(-1)[7] = 0
+    assert numba_kernels.sparse_rows_backward(dy.astype(np.float16), image, weight, 1, True) is None
+    assert numba_kernels.sparse_rows_backward(dy, image.astype(np.float64), weight, 1, True) is None
+    # ... and a layer then runs its NumPy code: a dense gradient gives NumPy's bits.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 8, 5, 5)).astype(np.float32)
+    dense = rng.standard_normal((2, 6, 3, 3)).astype(np.float32)
+    monkeypatch.setattr(numba_kernels, "blas_on_one_thread", lambda: False)  # blocks decline
+    reference, declined = (conv_backward(name, x, dense) for name in ("numpy", "numba"))
+    assert sparse_answers == [None]
     for a, b in zip(reference, declined, strict=True):
         np.testing.assert_array_equal(bits(a), bits(b))
 
@@ -378,9 +498,11 @@ def train_small_cnn(kernel_name, threads):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_training_a_cnn_gives_the_same_weights_bit_for_bit(threads, monkeypatch):
     """Every kernel but those whose sums may run in another order: ``rows_to_image`` and
-    ``rows_product`` (their blocks' products), ``rows_weight_gradient`` and ``weight_gradient``."""
+    ``rows_product`` (their blocks' products), ``rows_weight_gradient``, ``weight_gradient``
+    and ``sparse_rows_backward``."""
     pytest.importorskip("threadpoolctl")
-    for name in ("rows_to_image", "rows_product", "rows_weight_gradient", "weight_gradient"):
+    reordering = ("rows_to_image", "rows_product", "rows_weight_gradient", "weight_gradient")
+    for name in (*reordering, "sparse_rows_backward"):
         monkeypatch.delitem(numba_kernels.KERNELS, name)
     reference, compiled = train_small_cnn("numpy", threads), train_small_cnn("numba", threads)
     for a, b in zip(reference, compiled, strict=True):

@@ -260,19 +260,38 @@ class Conv2D(Layer):
         return grad if grad is not None else dy_rows.T @ im2row(self._image, k, s)
 
     def _backward_rows(self, dy: np.ndarray) -> np.ndarray:
-        o, k = self.out_channels, self.kernel_size
-        dy_rows = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, o)  # (N*OH*OW, O)
-        grad = self._rows_weight_gradient(dy_rows).reshape(o, k, k, self.in_channels)
-        np.copyto(self.grads["weight"], grad.transpose(0, 3, 1, 2))  # from (O, kh, kw, C)
-        if self.use_bias:
-            np.sum(dy_rows, axis=0, out=self.grads["bias"])
-        if not self.needs_input_grad:
-            return np.empty((0, self.in_channels, 0, 0), dy.dtype)
-        n, c, h, w = self._padded_shape
-        dx = rows_to_image(dy_rows, self.params["weight"], (n, h, w, c), self.stride)  # NHWC
-        p = self.padding
+        assert self._image is not None, "backward() called before forward()"
+        o, k, c = self.out_channels, self.kernel_size, self.in_channels
+        # Through the output gradient's non-zero entries alone, when compiled kernels
+        # (barenet.kernels) find few of them (after a max pooling): the same sums less their
+        # zero terms.
+        fast = compiled("sparse_rows_backward")
+        done = None
+        if fast is not None:
+            done = fast(dy, self._image, self.params["weight"], self.stride, self.needs_input_grad)
+        weight_grad, bias_grad, dx = done if done is not None else self._dense_backward_rows(dy)
+        np.copyto(self.grads["weight"], weight_grad.reshape(o, k, k, c).transpose(0, 3, 1, 2))
+        if bias_grad is not None and self.use_bias:
+            self.grads["bias"][...] = bias_grad
+        if dx is None:
+            return np.empty((0, c, 0, 0), dy.dtype)
+        p, (_, _, h, w) = self.padding, self._padded_shape
         dx = dx[:, p : h - p, p : w - p] if p else dx
         return np.ascontiguousarray(dx.transpose(0, 3, 1, 2))
+
+    def _dense_backward_rows(
+        self, dy: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The weight gradient ``(O, k*k*C)``, the bias gradient ``(O,)`` and, if needed, the
+        padded input gradient ``(N, H, W, C)`` of a channels-last convolution, as products."""
+        dy_rows = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, self.out_channels)
+        weight_grad = self._rows_weight_gradient(dy_rows)
+        bias_grad = dy_rows.sum(axis=0) if self.use_bias else None
+        if not self.needs_input_grad:
+            return weight_grad, bias_grad, None
+        n, c, h, w = self._padded_shape
+        dx = rows_to_image(dy_rows, self.params["weight"], (n, h, w, c), self.stride)  # NHWC
+        return weight_grad, bias_grad, dx
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self.channels_last:

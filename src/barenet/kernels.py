@@ -7,10 +7,11 @@ strided adds. And BLAS is slow on a first convolution's weight gradient (32 rows
 compiled loop does each in one pass and, not holding Python's lock, runs on every thread that
 shares a batch. The optional ``fast`` extra (``pip install "barenet[fast]"``, which brings
 Numba) provides such loops for the parts where they were measured faster, and with them a
-channels-last convolution's products made a block of samples at a time, whose rows (13 MB for
-64 images of the benchmark CNN's second convolution) then never leave the core's cache and are
-built again for the backward pass instead of kept; ``use("numba")`` switches them on for the
-whole process::
+channels-last convolution's forward product made a block of samples at a time, whose rows (13
+MB for 64 images of the benchmark CNN's second convolution) then never leave the core's cache,
+and its backward pass made from the non-zero entries of its output gradient alone where a max
+pooling after it left four in five or more zero (BLAS would multiply every zero);
+``use("numba")`` switches them on for the whole process::
 
     import barenet as bn
     bn.kernels.use("numba")      # compiled where it helps; NumPy everywhere else
@@ -21,8 +22,8 @@ it answers None. Both compute the same operations, so with the same seed they gi
 weights but for rounding: Adam's update and pooling bit for bit; a convolution's input gradient
 and forward product (made in blocks) bit for bit with OpenBLAS's SkylakeX kernels and within a
 unit in the last place with kernels that round a product differently for another shape; the
-weight gradients (the first convolution's dot products, the others' blocks, summed in another
-order) within about as much
+weight gradients (the first convolution's dot products, the others' blocks or entries, summed
+in another order) within about as much
 (``tests/test_numba_kernels.py`` checks each kernel against NumPy, and whole training runs; a
 pooling gradient's zeros may also differ in sign).
 """
