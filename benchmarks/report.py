@@ -169,7 +169,11 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         "convolutions with 2 threads. Prediction: the 10,000 test images (barenet's `predict`, batches of 1,000 "
         "for PyTorch), median of 5. Time to 99%: training seconds, the warm-up epoch included, "
         "until the test accuracy (checked after every epoch, not timed) first reaches 99.0%: "
-        "one run each, so it moves with the seed.",
+        "one run each, so it moves with the seed. GFLOP/s: the network's training FLOPs, every "
+        "multiply-add of the dense products as PyTorch computes them, over the epoch's seconds; "
+        "the numba kernels' backward pass of the second convolution leaves out the terms whose "
+        "gradient is zero (the max pooling after it passes a gradient to one position in four), "
+        "so theirs is the rate it would take to compute them all in that time.",
         "",
         '"AVX2 only" imitates a machine without AVX-512 on this one: `OPENBLAS_CORETYPE=Haswell` '
         "for NumPy, `ONEDNN_MAX_CPU_ISA=AVX2` and `ATEN_CPU_CAPABILITY=avx2` for PyTorch. "
@@ -296,8 +300,9 @@ def _profile_numba(profile: dict[str, Any]) -> list[str]:
     numba = profile["numba"]
     return [
         'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling, '
-        "the second convolution's input gradient and the first one's weight gradient compiled; "
-        "the second convolution's products a block of samples at a time): one thread "
+        "the first convolution's weight gradient compiled; the second one's forward product a "
+        "block of samples at a time, and its backward pass a compiled loop over the non-zero "
+        "entries of its output gradient, which the max pooling after it leaves few): one thread "
         f"**{numba['step_ms']:.1f} ms**, shared by "
         f"{numba['threads']} threads **{numba['shared_step_ms']:.1f} ms**; per layer in the "
         "last column.",

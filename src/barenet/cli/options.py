@@ -110,7 +110,7 @@ kernels_option = click.option(
     callback=use_kernels,
     help="Run Adam's update, max pooling and convolutions' gradients compiled, and "
     "convolutions' products in cache-sized blocks ('numba', the fast extra): the same numbers "
-    "(but for rounding), in epochs about a quarter shorter (a CNN or a wide MLP).",
+    "(but for rounding), in epochs a quarter to a half shorter (a CNN or a wide MLP).",
 )
 
 
