@@ -7,10 +7,11 @@ samples at a time, so that its rows stay in the core's cache (NumPy's own copy a
 compiled loop: they only belong with the kernels). Switched on with
 ``barenet.kernels.use("numba")``.
 
-Each compiled loop but the last computes what the NumPy code it replaces computes, operation for
-operation in the same precision and order (no fused multiply-adds, no reassociation), reading
-and writing each array once instead of once per operation. Adam and pooling agree with NumPy bit
-for bit (but for the sign of a pooling gradient's zeros, see ``_max_pool_backward``).
+Each compiled loop but those of ``weight_gradient`` and ``sparse_rows_backward`` computes what
+the NumPy code it replaces computes, operation for operation in the same precision and order (no
+fused multiply-adds, no reassociation), reading and writing each array once instead of once per
+operation. Adam and pooling agree with NumPy bit for bit (but for the sign of a pooling
+gradient's zeros, see ``_max_pool_backward``).
 ``rows_to_image`` and ``rows_product`` make their matrix products a block of samples at a time,
 and a BLAS may round a product's elements differently for another block shape (OpenBLAS's
 Haswell kernels do, by a unit in the last place; its SkylakeX kernels do not);
