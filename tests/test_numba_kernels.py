@@ -294,7 +294,8 @@ def sparse_gradient(rng, shape, share, dtype):
 
 
 def conv_backward(kernel_name, x, dy, stride=1, padding=0, bias=True, input_grad=True):
-    """A channels-last convolution's input, weight and bias gradients (``[]`` for no bias)."""
+    """A 3x3 convolution's input, weight and bias gradients (no bias gradient without a bias);
+    channels-last from 8 input channels."""
     with kernels.using(kernel_name):
         layer = bn.Conv2D(
             x.shape[1], dy.shape[1], 3, stride=stride, padding=padding, bias=bias,
@@ -404,12 +405,9 @@ def test_sparse_backward_declines_dense_gradients_and_other_dtypes(sparse_answer
 
 
 def first_conv_gradients(kernel_name, x, dy, bias=True):
-    with kernels.using(kernel_name):
-        layer = bn.Conv2D(x.shape[1], dy.shape[1], 3, bias=bias, rng=np.random.default_rng(0))
-        layer.astype(x.dtype)
-        layer.forward(x)
-        layer.backward(dy)
-    return layer.grads
+    """The parameter gradients by name."""
+    _, *grads = conv_backward(kernel_name, x, dy, bias=bias)
+    return dict(zip(("weight", "bias"), grads, strict=False))
 
 
 @pytest.mark.parametrize(

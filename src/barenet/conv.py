@@ -271,7 +271,7 @@ class Conv2D(Layer):
             done = fast(dy, self._image, self.params["weight"], self.stride, self.needs_input_grad)
         weight_grad, bias_grad, dx = done if done is not None else self._dense_backward_rows(dy)
         np.copyto(self.grads["weight"], weight_grad.reshape(o, k, k, c).transpose(0, 3, 1, 2))
-        if bias_grad is not None and self.use_bias:
+        if self.use_bias:
             self.grads["bias"][...] = bias_grad
         if dx is None:
             return np.empty((0, c, 0, 0), dy.dtype)
