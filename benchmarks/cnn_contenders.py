@@ -29,18 +29,17 @@ class BarenetCNN(Barenet):
 
     name = "barenet CNN"
 
-    def __init__(
-        self, layers: Sequence[int] = (), batch_size: int = BATCH, limit: int | None = None
-    ) -> None:
+    def __init__(self, layers: Sequence[int] = (), batch_size: int = BATCH, seed: int = 0) -> None:
         import barenet as bn
         from barenet.datasets import load_mnist
         from barenet.digits.config import TrainConfig
         from barenet.digits.recipe import build_model
 
         (self.x_train, self.y_train), (self.x_test, self.y_test) = load_mnist()
-        model = build_model(TrainConfig(layers=DENSE, conv=CONV_CHANNELS, kernel_size=5))
-        self.model = model.compile("cross_entropy", bn.Adam(LEARNING_RATE))
-        self.batch_size, self.epoch = batch_size, 0
+        config = TrainConfig(layers=DENSE, conv=CONV_CHANNELS, kernel_size=5, seed=seed)
+        self.model = build_model(config).compile("cross_entropy", bn.Adam(LEARNING_RATE))
+        # Seed s shuffles its epochs with seeds 1000 s, 1000 s + 1, ...
+        self.batch_size, self.epoch, self.shuffle_seed = batch_size, 0, 1000 * seed
 
 
 class TorchCNN(Torch):
@@ -49,13 +48,11 @@ class TorchCNN(Torch):
 
     name = "PyTorch CNN"
 
-    def __init__(
-        self, layers: Sequence[int] = (), batch_size: int = BATCH, limit: int | None = None
-    ) -> None:
+    def __init__(self, layers: Sequence[int] = (), batch_size: int = BATCH, seed: int = 0) -> None:
         import torch
 
         torch.set_num_threads(2)
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         x_train, y_train, x_test, y_test = mnist_float()
         self.x_train = torch.from_numpy(x_train.reshape(-1, 1, 28, 28))
         self.x_test = torch.from_numpy(x_test.reshape(-1, 1, 28, 28))

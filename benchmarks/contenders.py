@@ -51,7 +51,7 @@ class Barenet:
         # Pixels -> Rescaling -> Dense/ReLU ... -> Dense -> Softmax, He-normal, zero biases, seed 0.
         model = build_model(TrainConfig(layers=list(layers), output="softmax"))
         self.model = model.compile("cross_entropy", bn.Adam(LEARNING_RATE))
-        self.batch_size, self.epoch = batch_size, 0
+        self.batch_size, self.epoch, self.shuffle_seed = batch_size, 0, 0
 
     def threads(self) -> int:
         """How many threads share each training batch (``fit(threads=None)``'s choice)."""
@@ -67,7 +67,7 @@ class Barenet:
             epochs=1,
             batch_size=self.batch_size,
             verbose=0,
-            seed=self.epoch,
+            seed=self.shuffle_seed + self.epoch,
         )
         self.epoch += 1
         return time.perf_counter() - started

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from to_99 import median_epochs
+
 COLUMNS = ("barenet", "barenet + numba", "PyTorch", "scikit-learn", "per-sample loop")
 
 
@@ -39,8 +41,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "",
         f"Measured on {results['date']} by `python benchmarks/speed.py` (reported, never asserted).",
         "",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB "
-        f"(AVX-512: {'yes' if machine['avx512'] else 'no'}).",
+        f"- Machine: {_cpu(machine)}, {machine['memory_gib']} GiB.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         f"- NumPy's BLAS: {_blas_line(results['blas'])}; OPENBLAS_CORETYPE="
         f"{results['OPENBLAS_CORETYPE'] or '(unset)'}.",
@@ -86,6 +87,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             )
     if results.get("cnn"):
         lines += _cnn_section(results["cnn"], peak)
+        if results.get("to_99"):
+            lines += _to_99_section(results["to_99"], results["cnn"])
     lines += _blas_variant_section(results)
     extras = results["extras"]
     fast, train = extras["time_to_98"], extras["train_mlp"]
@@ -169,7 +172,7 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         "convolutions with 2 threads. Prediction: the 10,000 test images (barenet's `predict`, batches of 1,000 "
         "for PyTorch), median of 5. Time to 99%: training seconds, the warm-up epoch included, "
         "until the test accuracy (checked after every epoch, not timed) first reaches 99.0%: "
-        "one run each, so it moves with the seed. GFLOP/s: the network's training FLOPs, every "
+        "one run each, so it moves with the seed (over seeds: below). GFLOP/s: the network's training FLOPs, every "
         "multiply-add of the dense products as PyTorch computes them, over the epoch's seconds; "
         "the numba kernels' backward pass of the second convolution leaves out the terms whose "
         "gradient is zero (the max pooling after it passes a gradient to one position in four), "
@@ -209,6 +212,44 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
     return [*lines, "", "barenet / PyTorch:", "", *ratios]
 
 
+def _to_99_section(to_99: dict[str, Any], cnn: dict[str, Any]) -> list[str]:
+    """Epochs to 99% per seed and their median, and that median times each setting's epoch."""
+    runs, most = to_99["runs"], to_99["max_epochs"]
+    seeds = len(next(iter(runs.values())))
+    labels = [setting["label"] for setting in cnn["settings"]]
+    lines = [
+        "",
+        "### Epochs to 99%, over seeds",
+        "",
+        f"`benchmarks/to_99.py`: the same CNN and recipe with seeds 0-{seeds - 1} (initial "
+        "weights and shuffling), each trained until its test accuracy first reaches "
+        f'{to_99["target"]:.1%} (at most {most} epochs; "-" did not). barenet trains with its '
+        "numba kernels (the same numbers but for rounding). The time to 99% of each setting is "
+        "the median count times that setting's median epoch seconds in the race above.",
+        "",
+        *([f"{_measured_on(to_99)}.", ""] if "machine" in to_99 else []),
+        "| contender | epochs per seed | median | "
+        + " | ".join(f"time to 99%, {label}" for label in labels)
+        + " |",
+        "|---|---|---|" + "---|" * len(labels),
+    ]
+    counts = {
+        name: median_epochs(seed_runs, most) for name, seed_runs in runs.items()
+    }  # barenet's counts stand for both of its contenders
+    for setting_row in cnn["settings"][0]["rows"]:
+        name = setting_row["contender"]
+        counted = "barenet CNN" if name.startswith("barenet") else name
+        if counted not in runs:
+            continue
+        per_seed = ", ".join(str(run["epochs"] or "-") for run in runs[counted])
+        times = []
+        for setting in cnn["settings"]:
+            row = next(r for r in setting["rows"] if r["contender"] == name)
+            times.append(f"{counts[counted] * row['median_seconds']:.0f} s")
+        lines.append(f"| {name} | {per_seed} | {counts[counted]:g} | {' | '.join(times)} |")
+    return lines
+
+
 def _blas_variant_section(results: dict[str, Any]) -> list[str]:
     """The MLPs with OPENBLAS_CORETYPE as set and flipped, beside PyTorch, in one race."""
     variant = results["blas_variant"]
@@ -242,12 +283,23 @@ def _blas_variant_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cpu(machine: dict[str, Any]) -> str:
+    """``CPU (family F, model M), N cores (AVX-512: yes; vector flags: avx avx2 ...)``."""
+    numbers = (
+        f" (family {machine['family']}, model {machine['model']})" if machine.get("family") else ""
+    )
+    flags = machine.get("vector_flags")
+    listed = f"; vector flags: {' '.join(flags)}" if flags else ""
+    avx512 = "yes" if machine["avx512"] else "no"
+    return f"{machine['cpu']}{numbers}, {machine['cores']} cores (AVX-512: {avx512}{listed})"
+
+
 def _measured_on(section: dict[str, Any]) -> str:
     """``Measured on DATE: CPU, cores (AVX-512); NumPy's BLAS: ...; OPENBLAS_CORETYPE=...``."""
     machine = section["machine"]
     return (
-        f"Measured on {section['date']}: {machine['cpu']}, {machine['cores']} cores (AVX-512: "
-        f"{'yes' if machine['avx512'] else 'no'}); NumPy's BLAS: {_blas_line(section['blas'])}; "
+        f"Measured on {section['date']}: {_cpu(machine)}; NumPy's BLAS: "
+        f"{_blas_line(section['blas'])}; "
         f"OPENBLAS_CORETYPE={section['OPENBLAS_CORETYPE'] or '(unset)'}"
     )
 

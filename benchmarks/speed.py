@@ -21,6 +21,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -215,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument(
         "--only",
-        choices=["cnn", "load", "page", "profile"],
+        choices=["cnn", "to99", "load", "page", "profile"],
         help="re-measure only this part, keeping the other figures in results.json",
     )
     args = parser.parse_args(argv)
@@ -227,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = json.loads((HERE / "results.json").read_text())
         if args.only == "cnn":
             results["cnn"] = measure_cnn(args.cnn_epochs)
+        elif args.only == "to99":
+            results["to_99"] = measure_to_99()
         elif args.only == "load":
             results["load"] = measure_serving()
         elif args.only == "profile":
@@ -281,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         variant["networks"].append({"layers": list(layers), **rows})
     results["blas_variant"] = variant
     results["cnn"] = measure_cnn(args.cnn_epochs) if have_torch else None
+    print("epochs to 99% over seeds: the CNN in barenet and PyTorch", flush=True)
+    results["to_99"] = measure_to_99() if have_torch else None
     results["OPENBLAS_CORETYPE"] = current
     results["extras"] = measure_extras(full_train=not args.quick)
     results["load"] = measure_serving()
@@ -339,6 +344,14 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
         "settings": settings,
         **_measured_here(),
     }
+
+
+def measure_to_99() -> dict[str, Any]:
+    """``to_99.py`` in a process of its own: epochs to 99% over seeds, barenet and PyTorch."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "to_99.py")], stdout=subprocess.PIPE, check=True, text=True
+    )
+    return {**json.loads(done.stdout), **_measured_here()}
 
 
 def _measured_here() -> dict[str, Any]:
@@ -423,21 +436,35 @@ def _versions(have_torch: bool, have_sklearn: bool) -> dict[str, str]:
 
 
 def _machine() -> dict[str, Any]:
-    model = platform.processor() or platform.machine()
+    """The CPU model (with its family and model numbers, which tell processor generations
+    apart where the name does not: "AMD EPYC"), cores, memory and its vector instruction sets."""
+    model, numbers = platform.processor() or platform.machine(), {}
+    cpuinfo = ""
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+        cpuinfo = Path("/proc/cpuinfo").read_text().split("\n\n")[0]  # the first core
+    flags: list[str] = []
+    for line in cpuinfo.splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name":
+            model = value
+        elif key in ("cpu family", "model"):
+            numbers[key] = value
+        elif key == "flags":
+            flags = value.split()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "cpu": model,
+        "family": numbers.get("cpu family"),
+        "model": numbers.get("model"),
         "cores": os.cpu_count(),
         "memory_gib": round(memory),
-        "avx512": " avx512f" in flags,
+        "avx512": "avx512f" in flags,
+        "vector_flags": [flag for flag in flags if flag.startswith(VECTOR_FLAG_PREFIXES)],
     }
 
+
+# The flags of /proc/cpuinfo that name vector instruction sets (AVX2, FMA, AVX-512's parts, AMX).
+VECTOR_FLAG_PREFIXES = ("avx", "fma", "amx")
 
 if __name__ == "__main__":
     main()
