@@ -233,11 +233,10 @@ def _to_99_section(to_99: dict[str, Any], cnn: dict[str, Any]) -> list[str]:
         + " |",
         "|---|---|---|" + "---|" * len(labels),
     ]
-    counts = {
-        name: median_epochs(seed_runs, most) for name, seed_runs in runs.items()
-    }  # barenet's counts stand for both of its contenders
+    counts = {name: median_epochs(seed_runs, most) for name, seed_runs in runs.items()}
     for setting_row in cnn["settings"][0]["rows"]:
         name = setting_row["contender"]
+        # barenet's counts (made with its numba kernels) stand for both of its contenders.
         counted = "barenet CNN" if name.startswith("barenet") else name
         if counted not in runs:
             continue

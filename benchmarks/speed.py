@@ -37,6 +37,8 @@ SAMPLES = 60_000
 # A worker started with this variable set runs barenet with those kernels (``barenet.kernels``):
 # the "+ numba" contenders, raced beside barenet as it is by default.
 KERNELS_VARIABLE = "BARENET_BENCHMARK_KERNELS"
+# The flags of /proc/cpuinfo that name vector instruction sets (AVX2, FMA, AVX-512's parts, AMX).
+VECTOR_FLAG_PREFIXES = ("avx", "fma", "amx")
 
 
 def with_numba(
@@ -462,9 +464,6 @@ def _machine() -> dict[str, Any]:
         "vector_flags": [flag for flag in flags if flag.startswith(VECTOR_FLAG_PREFIXES)],
     }
 
-
-# The flags of /proc/cpuinfo that name vector instruction sets (AVX2, FMA, AVX-512's parts, AMX).
-VECTOR_FLAG_PREFIXES = ("avx", "fma", "amx")
 
 if __name__ == "__main__":
     main()

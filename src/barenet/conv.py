@@ -266,9 +266,8 @@ class Conv2D(Layer):
         # (barenet.kernels) find few of them (after a max pooling): the same sums less their
         # zero terms.
         fast = compiled("sparse_rows_backward")
-        done = None
-        if fast is not None:
-            done = fast(dy, self._image, self.params["weight"], self.stride, self.needs_input_grad)
+        weight, stride, input_grad = self.params["weight"], self.stride, self.needs_input_grad
+        done = None if fast is None else fast(dy, self._image, weight, stride, input_grad)
         weight_grad, bias_grad, dx = done if done is not None else self._dense_backward_rows(dy)
         np.copyto(self.grads["weight"], weight_grad.reshape(o, k, k, c).transpose(0, 3, 1, 2))
         if self.use_bias:
