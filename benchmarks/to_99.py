@@ -55,7 +55,8 @@ def measure_to_99(seeds: int = 5, max_epochs: int = 8) -> dict[str, Any]:
             with _fastest_kernels():
                 run = epochs_to_target(contender(seed=seed), max_epochs)
             runs[contender.name].append({"seed": seed, **run})
-            print(f"  {contender.name}, seed {seed}: {run['epochs']} epochs", file=sys.stderr)
+            reached = f"{run['epochs']} epochs" if run["epochs"] else f"not in {max_epochs} epochs"
+            print(f"  {contender.name}, seed {seed}: {reached}", file=sys.stderr)
     return {"target": TARGET, "max_epochs": max_epochs, "runs": runs}
 
 
