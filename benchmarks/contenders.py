@@ -54,10 +54,10 @@ class Barenet:
         self.batch_size, self.epoch, self.shuffle_seed = batch_size, 0, 0
 
     def threads(self) -> int:
-        """How many threads share each training batch (``fit(threads=None)``'s choice)."""
-        from barenet.sharding import blas_controller, choose_threads
+        """How many threads share each training batch (the engine's choice)."""
+        from barenet.engine.sharding import shards_for
 
-        return choose_threads(self.model, self.batch_size, blas_controller())
+        return shards_for(self.model, self.batch_size)
 
     def train_epoch(self) -> float:
         started = time.perf_counter()

@@ -81,10 +81,11 @@ def profile(steps: int = 60, warmup: int = 5) -> dict[str, Any]:
         rows = rng.integers(0, len(x_train), BATCH)
         # One thread: each layer's own time (fit's default shares a batch among threads,
         # whose layer times overlap; that step is timed below).
-        model.fit(
-            x_train[rows], y_train[rows], epochs=1, batch_size=BATCH, verbose=0, shuffle=False,
-            threads=1,
-        )  # fmt: skip
+        with bn.engine.using(bn.engine.active(), threads=1):
+            model.fit(
+                x_train[rows], y_train[rows], epochs=1, batch_size=BATCH, verbose=0,
+                shuffle=False,
+            )  # fmt: skip
     step_seconds = (time.perf_counter() - started) / steps
     rows_out = []
     for index, layer in enumerate(model.layers):
@@ -137,15 +138,15 @@ def _shared_step(
     x_train: np.ndarray, y_train: np.ndarray, steps: int, warmup: int
 ) -> tuple[int, float]:
     """The same steps as ``fit`` takes them by default: each batch shared among threads (one
-    per core, ``barenet.sharding``); the thread count and seconds per step."""
+    per core, ``barenet.engine.sharding``); the thread count and seconds per step."""
     import barenet as bn
     from barenet.digits.config import TrainConfig
     from barenet.digits.recipe import build_model
-    from barenet.sharding import blas_controller, choose_threads
+    from barenet.engine.sharding import shards_for
 
     model = build_model(TrainConfig(layers=[784, 128, 10], conv=[32, 64], kernel_size=5))
     model.compile("cross_entropy", bn.Adam(1e-3))
-    threads = choose_threads(model, BATCH, blas_controller())
+    threads = shards_for(model, BATCH)
     rows = np.random.default_rng(0).integers(0, len(x_train), BATCH * (warmup + steps))
     model.fit(x_train[rows[: BATCH * warmup]], y_train[rows[: BATCH * warmup]], epochs=1,
               batch_size=BATCH, verbose=0, shuffle=False)  # fmt: skip

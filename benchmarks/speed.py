@@ -34,9 +34,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ARCHITECTURES = [(784, 128, 64, 10), (784, 800, 10), (784, 512, 512, 10)]
 SAMPLES = 60_000
-# A worker started with this variable set runs barenet with those kernels (``barenet.kernels``):
-# the "+ numba" contenders, raced beside barenet as it is by default.
-KERNELS_VARIABLE = "BARENET_BENCHMARK_KERNELS"
+# The engine a barenet worker runs (``barenet.engine``): "numpy" for the plain contenders (the
+# default where Numba is not installed), "numba" for the "+ numba" ones, the default where it is.
+ENGINE_VARIABLE = "BARENET_BENCHMARK_ENGINE"
 # The flags of /proc/cpuinfo that name vector instruction sets (AVX2, FMA, AVX-512's parts, AMX).
 VECTOR_FLAG_PREFIXES = ("avx", "fma", "amx")
 
@@ -51,7 +51,7 @@ def with_numba(
     if importlib.util.find_spec("numba") is None:
         print("note: numba is not installed; the '+ numba' contenders are left out", flush=True)
         return []
-    env = {**(env or {}), KERNELS_VARIABLE: "numba"}
+    env = {**(env or {}), ENGINE_VARIABLE: "numba"}
     return [Worker(contender, layers, env=env, label=label or f"{contender} + numba")]
 
 
@@ -89,10 +89,9 @@ def _worker(connection: Connection, contender: str, layers: Sequence[int]) -> No
     from contenders import CONTENDERS
 
     every = {**CONTENDERS, BarenetCNN.name: BarenetCNN, TorchCNN.name: TorchCNN}
-    if os.environ.get(KERNELS_VARIABLE):  # barenet with compiled kernels (barenet.kernels)
-        import barenet
+    import barenet
 
-        barenet.kernels.use(os.environ[KERNELS_VARIABLE])
+    barenet.engine.use(os.environ.get(ENGINE_VARIABLE, "numpy"))
     subject = every[contender](layers)
     connection.send("ready")
     while (command := connection.recv()) != "stop":
@@ -388,7 +387,7 @@ def measure_profile() -> dict[str, Any]:
         import barenet
 
         print("profile: the same with the numba kernels", flush=True)
-        with barenet.kernels.using("numba"):
+        with barenet.engine.using("numba"):
             measured["numba"] = profile()
     return measured
 

@@ -66,7 +66,7 @@ def _fastest_kernels() -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
     import barenet
 
-    return barenet.kernels.using("numba")
+    return barenet.engine.using("numba")
 
 
 def median_epochs(runs: list[dict[str, Any]], max_epochs: int) -> float:

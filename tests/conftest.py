@@ -1,6 +1,16 @@
 import numpy as np
 import pytest
 
+import barenet as bn
+
+
+@pytest.fixture(autouse=True)
+def _engine_as_it_was():
+    """Each test leaves the engine (and its threads) as it found it."""
+    name, threads = bn.engine.active(), bn.engine.threads()
+    yield
+    bn.engine.use(name, threads=threads)
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

@@ -154,7 +154,7 @@ class StopAt(Callback):
 @pytest.mark.parametrize("kind, threads", [("mlp", 1), ("cnn", 1), ("cnn", 2)])
 def test_an_interrupted_run_resumed_from_its_checkpoint_ends_bit_identical(kind, threads, tmp_path):
     """MLP with dropout; CNN with batch norm, dropout and augmentation; a cosine schedule; the
-    CNN also with each batch split between two threads (barenet.sharding)."""
+    CNN also with each batch split between two threads (barenet.engine.sharding)."""
     from barenet import load_model
     from barenet.augment import RandomAffine
 
@@ -166,8 +166,8 @@ def test_an_interrupted_run_resumed_from_its_checkpoint_ends_bit_identical(kind,
         verbose=0,
         validation_split=0.2,
         augment=RandomAffine(max_shift=1) if kind == "cnn" else None,
-        threads=threads,
     )
+    bn.engine.use(bn.engine.active(), threads=threads)  # the fixture puts the engine back
     whole = _resumable_models(kind)
     whole.fit(X, y, epochs=5, seed=3, **options)
     cut = _resumable_models(kind)

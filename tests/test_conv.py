@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.conv import col2im, im2col, im2row, rows_to_image
+from barenet.conv import col2im, im2col
+from barenet.engine import conv as engine_conv
+from barenet.engine.conv import im2row, rows_to_image
 
 TOLERANCE = 1e-6
 
@@ -37,23 +39,20 @@ def naive_pool(x, k, stride, reduce):
     return y
 
 
-def channels_last(layer):
-    """The same convolution computed channels-last (im2row), as one with many channels is."""
-    layer.channels_last = True
-    return layer
+@pytest.fixture(params=["reference", "numpy", "channels-last"])
+def wing(request, monkeypatch):
+    """Each test below runs on the textbook alone, on the engine's NumPy code, and on the engine
+    with every convolution channels-last (im2row), as one with many input channels is."""
+    if request.param == "channels-last":
+        monkeypatch.setattr(engine_conv, "CHANNELS_LAST_FROM", 1)
+    with bn.engine.using("reference" if request.param == "reference" else "numpy"):
+        yield request.param
 
 
 LAYERS = {
     "conv": lambda rng: bn.Conv2D(2, 3, 3, rng=rng),
     "conv_stride_padding": lambda rng: bn.Conv2D(2, 3, 3, stride=2, padding=1, rng=rng),
     "conv_no_bias": lambda rng: bn.Conv2D(2, 2, 2, bias=False, rng=rng),
-    "conv_channels_last": lambda rng: channels_last(bn.Conv2D(2, 3, 3, rng=rng)),
-    "conv_channels_last_stride_padding": lambda rng: channels_last(
-        bn.Conv2D(2, 3, 3, stride=2, padding=1, rng=rng)
-    ),
-    "conv_channels_last_no_bias": lambda rng: channels_last(
-        bn.Conv2D(2, 2, 2, bias=False, rng=rng)
-    ),
     "max_pool": lambda rng: bn.MaxPool2D(2),
     "max_pool_overlapping": lambda rng: bn.MaxPool2D(3, stride=2),
     "max_pool_gaps": lambda rng: bn.MaxPool2D(2, stride=3),
@@ -91,11 +90,9 @@ def tiny_cnn(rng, dtype="float32"):
     ).compile("cross_entropy", "adam")
 
 
-@pytest.mark.parametrize("last", [False, True], ids=["channels-first", "channels-last"])
 @pytest.mark.parametrize("stride, padding", [(1, 0), (1, 2), (2, 1), (3, 0)])
-def test_conv2d_matches_the_definition(stride, padding, last, rng):
+def test_conv2d_matches_the_definition(stride, padding, wing, rng):
     layer = bn.Conv2D(3, 4, 3, stride=stride, padding=padding, rng=rng).astype(np.float64)
-    layer.channels_last = last
     layer.params["bias"][:] = rng.standard_normal(4)
     x = rng.standard_normal((2, 3, 7, 8))
     expected = naive_conv(x, layer.weight, layer.params["bias"], stride, padding)
@@ -103,7 +100,7 @@ def test_conv2d_matches_the_definition(stride, padding, last, rng):
 
 
 @pytest.mark.parametrize("k, stride", [(2, 2), (3, 2), (2, 1), (3, 3), (1, 2)])
-def test_pooling_matches_the_definition(k, stride, rng):
+def test_pooling_matches_the_definition(k, stride, wing, rng):
     x = rng.standard_normal((2, 3, 7, 8))
     np.testing.assert_allclose(bn.MaxPool2D(k, stride).forward(x), naive_pool(x, k, stride, np.max))
     np.testing.assert_allclose(
@@ -131,21 +128,6 @@ def test_im2col_and_col2im_are_adjoint(rng):
     np.testing.assert_array_equal(as_cols, cols)
 
 
-def test_both_layouts_train_alike(rng):
-    """The layout chosen by channel count changes the speed, not the maths."""
-    wide = bn.Conv2D(8, 5, 3, stride=2, padding=1, rng=rng).astype(np.float64)
-    narrow = bn.Conv2D(8, 5, 3, stride=2, padding=1).astype(np.float64)
-    for key, value in wide.params.items():
-        narrow.params[key][...] = value
-    assert wide.channels_last and not bn.Conv2D(4, 5, 3).channels_last
-    narrow.channels_last = False
-    x, dy = rng.standard_normal((3, 8, 9, 9)), rng.standard_normal((3, 5, 5, 5))
-    np.testing.assert_allclose(wide.forward(x), narrow.forward(x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(wide.backward(dy), narrow.backward(dy), rtol=1e-12, atol=1e-12)
-    for key in wide.params:
-        np.testing.assert_allclose(wide.grads[key], narrow.grads[key], rtol=1e-12, atol=1e-12)
-
-
 def test_max_pool_sends_the_gradient_to_one_maximum():
     x = np.array([[[[1.0, 5.0], [5.0, 2.0]]]])  # a tie between (0, 1) and (1, 0): left wins
     pool = bn.MaxPool2D(2)
@@ -153,23 +135,8 @@ def test_max_pool_sends_the_gradient_to_one_maximum():
     np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))), [[[[0, 0], [1, 0]]]])
 
 
-@pytest.mark.parametrize("pool", [bn.MaxPool2D(2), bn.AvgPool2D(2), bn.MaxPool2D(3, stride=2)])
-def test_pooling_gradient_is_laid_out_like_its_input(pool, rng):
-    """A convolution's output is a (C, N, H, W) array seen as (N, C, H, W); the pooling gradient
-    comes back in that memory order (so the convolution reads it without a copy), same values."""
-    x = rng.standard_normal((4, 3, 7, 7))
-    seen_as_nchw = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-    y = pool.forward(x)
-    dy = rng.standard_normal(y.shape)
-    expected = pool.backward(dy)
-    np.testing.assert_array_equal(pool.forward(seen_as_nchw), y)
-    dx = pool.backward(dy)
-    np.testing.assert_array_equal(dx, expected)
-    assert dx.transpose(1, 0, 2, 3).flags.c_contiguous and expected.flags.c_contiguous
-
-
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_image_layer_gradients(name, rng):
+def test_image_layer_gradients(name, wing, rng):
     layer = LAYERS[name](rng)
     # Distinct values, so that no max-pool window holds a tie within a finite-difference step.
     x = rng.permutation(2 * 2 * 5 * 5).reshape(2, 2, 5, 5) / 10.0

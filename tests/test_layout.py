@@ -17,15 +17,20 @@ BENCHMARKS = ROOT / "benchmarks"
 
 # Who may import whom: a sub-package may import those of a lower rank (and the library, rank 0),
 # never one of its own rank or above. report and web both use digits; neither uses the other.
-RANKS = {"datasets": 1, "digits": 2, "report": 3, "web": 3, "cli": 4}
+# The engine is the library's second wing: it imports the textbook, never the other way round.
+RANKS = {"engine": 1, "datasets": 1, "digits": 2, "report": 3, "web": 3, "cli": 4}
 LIBRARY_MAY_IMPORT = {"numpy"}
 # The optional imports of the library, each made only when its feature is asked for, so the
 # library still needs NumPy alone (the extras add them).
 LIBRARY_OPTIONAL = {
     "barenet.onnx_export": {"onnx"},
-    "barenet.sharding": {"threadpoolctl"},
-    "barenet.numba_kernels": {"numba"},  # imported only by kernels.use("numba")
+    "barenet.engine.sharding": {"threadpoolctl"},
+    "barenet.engine.numba_kernels": {"numba"},  # imported only when the numba engine runs
 }
+# The package's public API switches the engine on: the one library module that imports it.
+PUBLIC_API = "barenet"
+# Attributes that were speed bookkeeping on the textbook's base class, and must not come back.
+SPEED_ATTRIBUTES = {"shardable", "across_shards", "needs_input_grad", "elementwise"}
 APPLICATION_ENTRY = {"barenet.__main__"}  # `python -m barenet` runs the command line
 LINES_PER_FUNCTION = 60  # code lines, docstring aside: one screen
 
@@ -133,7 +138,7 @@ def test_no_import_cycles_in_the_benchmarks():
 def test_the_library_imports_only_numpy_and_the_standard_library(barenet_modules):
     offenders = []
     for name, tree in barenet_modules.items():
-        if area(name) != "library" or name in APPLICATION_ENTRY:
+        if area(name) not in ("library", "engine") or name in APPLICATION_ENTRY:
             continue
         for imported in imported_names(tree):
             top = imported.split(".")[0]
@@ -145,15 +150,44 @@ def test_the_library_imports_only_numpy_and_the_standard_library(barenet_modules
                 continue  # a name inside a module: `from barenet.layers import Dense`
             if top == "barenet" and area(imported) == "library" and imported != "barenet":
                 continue
+            if top == "barenet" and area(imported) == "engine" and area(name) == "engine":
+                continue
+            if name == PUBLIC_API and area(imported) == "engine":
+                continue
             offenders.append(f"{name} imports {imported}")
     assert offenders == []
+
+
+def test_no_textbook_module_imports_the_engine(barenet_modules):
+    offenders = [
+        f"{name} imports {imported}"
+        for name, tree in barenet_modules.items()
+        if area(name) == "library" and name != PUBLIC_API
+        for imported in imported_names(tree)
+        if imported.startswith("barenet.engine")
+    ]
+    assert offenders == []
+
+
+def test_the_textbook_classes_carry_no_speed_attributes():
+    import barenet as bn
+
+    with bn.engine.using("reference"):
+        classes = [bn.Layer, *bn.Layer.registry.values(), bn.Optimizer, bn.Sequential]
+        found = sorted(
+            f"{cls.__name__}.{attribute}"
+            for cls in classes
+            for attribute in SPEED_ATTRIBUTES
+            if hasattr(cls, attribute)
+        )
+    assert found == []
 
 
 def test_arrows_between_the_sub_packages_point_down(barenet_modules):
     graph = import_graph(barenet_modules)
     offenders = []
     for name, targets in graph.items():
-        if name in APPLICATION_ENTRY:
+        if name in APPLICATION_ENTRY or name == PUBLIC_API:
             continue
         for target in targets:
             mine, theirs = area(name), area(target)

@@ -62,9 +62,41 @@ def test_bce_takes_class_ids_or_targets_of_the_predictions_shape():
     with pytest.raises(ValueError, match="BinaryCrossEntropy expected targets"):
         bce.forward(np.zeros((3, 2)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="must be integers"):
-        bce.forward(np.zeros((3, 1)), np.zeros(3))
+        bce(np.zeros((3, 1)), np.zeros(3))  # calling a loss checks the labels' values too
+    with pytest.raises(ValueError, match=r"class ids in 0\.\.1"):
+        bce(np.zeros((3, 1)), np.array([0, 1, 2]))
 
 
 def test_losses_by_name():
     assert isinstance(bn.get_loss("mse"), bn.MeanSquaredError)
     assert repr(bn.get_loss("cross_entropy")) == "CrossEntropy(from_logits=True)"
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.2, 0.3, 0.1]]),  # multi-hot, none, partial
+        np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.0, 1.0, 0.0]]),  # label smoothing
+    ],
+)
+def test_cross_entropy_gradient_is_exact_for_rows_that_do_not_sum_to_one(targets, rng):
+    logits = rng.standard_normal((3, 3))
+    assert bn.check_gradients(bn.CrossEntropy(), logits, targets) < 1e-7
+    loss = bn.CrossEntropy()
+    loss.forward(logits, targets)
+    expected = (softmax(logits) * targets.sum(axis=1, keepdims=True) - targets) / 3
+    np.testing.assert_allclose(loss.backward(), expected, rtol=1e-12)
+
+
+def test_clipped_probabilities_have_no_gradient():
+    """Where the clip holds a prediction at a bound it crossed, the loss does not change with it."""
+    predictions = np.array([[1.2, 0.3, -0.1], [0.5, 1e-9, 0.5]])
+    targets = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    loss = bn.CrossEntropy(from_logits=False)
+    loss.forward(predictions, targets)
+    gradient = loss.backward()
+    assert gradient[0, 0] == gradient[0, 2] == gradient[1, 1] == 0.0
+    bce = bn.BinaryCrossEntropy(from_logits=False)
+    bce.forward(predictions, targets)
+    assert bce.backward()[0, 0] == bce.backward()[0, 2] == bce.backward()[1, 1] == 0.0
+    assert bce.backward()[0, 1] != 0.0

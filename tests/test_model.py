@@ -92,23 +92,6 @@ def test_parameters_and_summary(rng, capsys):
     assert text in capsys.readouterr().out
 
 
-def test_training_backward_skips_only_the_unneeded_input_gradient(rng):
-    model = bn.Sequential(
-        [bn.Flatten(), bn.Dense(6, 5, rng=rng), bn.Tanh(), bn.Dense(5, 3, rng=rng)]
-    )
-    model.compile("cross_entropy", "sgd")
-    X, y = rng.standard_normal((4, 2, 3)), np.array([0, 1, 2, 1])
-    grads = []
-    for input_grad in (True, False):
-        model.loss.forward(model.forward(X, training=True), y)
-        dX = model.backward(model.loss.backward(), input_grad=input_grad)
-        grads.append([grad.copy() for _, _, grad in model.parameters()])
-        assert dX.shape == ((4, 2, 3) if input_grad else (0, 6))
-    for full, partial in zip(*grads, strict=True):
-        np.testing.assert_array_equal(full, partial)
-    assert model.layers[1].needs_input_grad  # the flag is only set during that backward
-
-
 def test_a_loaded_model_remembers_its_optimizer(tmp_path, rng):
     from barenet.schedules import CosineDecay
 

@@ -70,7 +70,7 @@ def small_models(rng):
 
 
 def session(model, tmp_path):
-    path = model.to_onnx(tmp_path / "model.onnx")
+    path = bn.export_onnx(model, tmp_path / "model.onnx")
     onnx.checker.check_model(onnx.load(path), full_check=True)
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
@@ -140,10 +140,10 @@ def test_what_cannot_be_exported_says_so(tmp_path):
     )
     custom.input_shape = (28, 28)
     with pytest.raises(ValueError, match=r"Layer 2, a custom Activation\(fn, derivative\)"):
-        custom.to_onnx(tmp_path / "custom.onnx")
+        bn.export_onnx(custom, tmp_path / "custom.onnx")
     assert not (tmp_path / "custom.onnx").exists()
     unshaped = bn.Sequential([bn.Dense(4, 2, rng=rng)])
     with pytest.raises(ValueError, match="needs an input_shape"):
-        unshaped.to_onnx(tmp_path / "unshaped.onnx")
-    unshaped.to_onnx(tmp_path / "shaped.onnx", input_shape=(4,))
+        bn.export_onnx(unshaped, tmp_path / "unshaped.onnx")
+    bn.export_onnx(unshaped, tmp_path / "shaped.onnx", input_shape=(4,))
     assert (tmp_path / "shaped.onnx").stat().st_size > 0

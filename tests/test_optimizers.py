@@ -152,97 +152,37 @@ def test_restoring_state_for_other_parameters_is_refused(rng):
         bn.Adam().restore_state([np.zeros(4)], optimizer.state_arrays())
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda: bn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-        lambda: bn.Adam(1e-3, weight_decay=0.01),
-        lambda: bn.AdamW(1e-3),
-        lambda: bn.RMSprop(1e-3, weight_decay=0.01),
-    ],
-)
-def test_big_parameters_updated_slice_by_slice_end_up_exactly_as_in_one_piece(make, rng):
-    """step() hands an elementwise rule a big parameter in cache-sized slices (views of it and of
-    its state): the same numbers as updating the whole array at once."""
-    from barenet.optimizers import CACHE_SIZED
-
-    big = rng.standard_normal((3, CACHE_SIZED + 5)).astype(np.float32)  # four slices
-    small = rng.standard_normal(7).astype(np.float32)
-    sliced, whole = make(), make()
-    params = [big.copy(), small.copy()]
-    expected = [big.copy(), small.copy()]
-    states = [whole.init_state(p) for p in expected]
-    for _ in range(3):
-        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
-        sliced.step(params, grads)
-        lr = whole.current_learning_rate()
-        for param, grad, state in zip(expected, grads, states, strict=True):
-            whole.update(param, grad, state, lr)  # the rule on whole arrays
-        whole.iterations += 1
-    for ours, reference in zip(params, expected, strict=True):
-        np.testing.assert_array_equal(ours, reference)
-    assert not np.array_equal(params[0], big)  # it did move
+def test_adam_keeps_the_papers_moments_as_its_saved_state():
+    """m and v are the paper's (PyTorch's exp_avg and exp_avg_sq), step by step."""
+    g1, g2 = np.array([0.5, -3.0]), np.array([0.1, 1.0])
+    optimizer = bn.Adam(0.01)
+    param = np.array([1.0, -2.0])
+    optimizer.step([param], [g1])
+    optimizer.step([param], [g2])
+    state = optimizer.state_arrays()
+    np.testing.assert_allclose(state["optimizer.0.m"], 0.9 * (0.1 * g1) + 0.1 * g2, rtol=1e-12)
+    np.testing.assert_allclose(
+        state["optimizer.0.v"], 0.999 * (0.001 * g1**2) + 0.001 * g2**2, rtol=1e-12
+    )
 
 
-def test_a_rule_that_is_not_elementwise_sees_whole_parameters(rng):
-    seen = []
+def test_an_older_files_adam_state_is_brought_to_the_papers_moments():
+    """Files before state_version 2 kept m / (1 - beta1) and v / (1 - beta2)."""
+    from barenet.optimizers import describe_optimizer, upgrade_state
 
-    class NormClipping(bn.SGD):
-        elementwise = False  # it scales by the whole gradient's norm
-
-        def update(self, param, grad, state, lr):
-            seen.append(param.shape)
-            param -= lr * grad / max(1.0, float(np.linalg.norm(grad)))
-
-    param = np.zeros((2, 2**17))
-    NormClipping(0.1).step([param], [np.ones_like(param)])
-    assert seen == [(2, 2**17)]
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_flush_to_zero_zeroes_subnormals_and_keeps_the_rest(dtype):
-    from barenet.optimizers import flush_to_zero
-
-    info = np.finfo(dtype)
-    subnormal = [info.smallest_subnormal, -info.smallest_normal / 3, info.smallest_normal / 2]
-    kept = [1e-20, -1e-20, 0.5, -3.0, 1e8, 0.0]
-    array = np.array(subnormal + kept, dtype=dtype)
-    flush_to_zero(array)
-    np.testing.assert_array_equal(array[:3], 0.0)
-    np.testing.assert_array_equal(array[3:], np.array(kept, dtype=dtype))  # bit for bit
-
-
-def test_flush_to_zero_leaves_other_dtypes_alone():
-    from barenet.optimizers import flush_to_zero
-
-    half = np.array([1e-7, 1e-4, 0.3], dtype=np.float16)  # a float16 subnormal, then normals
-    flush_to_zero(half)
-    np.testing.assert_array_equal(half, np.array([1e-7, 1e-4, 0.3], dtype=np.float16))
-
-
-@pytest.mark.parametrize(
-    "make, state_names",
-    [
-        (lambda: bn.SGD(0.1, momentum=0.9), ["velocity"]),
-        (lambda: bn.Adam(1e-3), ["m", "v"]),
-        (lambda: bn.RMSprop(1e-3), ["square_avg"]),
-    ],
-)
-def test_running_averages_of_a_silent_gradient_decay_to_zero_not_to_subnormals(make, state_names):
-    """A weight whose gradient falls silent (a dead unit) has its averages multiplied by 0.9 (or
-    0.999) at every step: they must never sit in the slow subnormal range, and end at 0 or at a
-    few units of flush_to_zero's rounding (2**-116), which no update can feel."""
-    optimizer = make()
-    param = np.array([0.5, -0.25], dtype=np.float32)
-    optimizer.step([param], [np.array([1e-3, 1e-3], dtype=np.float32)])
-    silent = [np.array([0.0, 0.0], dtype=np.float32)]
-    tiny = np.finfo(np.float32).smallest_normal
-    subnormal_seen = False
-    for _ in range(1000):
-        optimizer.step([param], silent)
-        for name in state_names:
-            averages = optimizer._state[0][name]
-            subnormal_seen |= bool(np.any((averages != 0) & (np.abs(averages) < tiny)))
-    assert not subnormal_seen
-    # 0.9**1000 * 1e-3 = 2e-49: below any float32; the rounding leaves at most a few 2**-116.
-    assert abs(optimizer._state[0][state_names[0]][0]) <= 8 * 2.0**-116
+    optimizer = bn.Adam(0.01, beta1=0.8)
+    optimizer.step([np.array([1.0, -2.0])], [np.array([0.5, -3.0])])
+    saved = optimizer.state_arrays()
+    description = describe_optimizer(optimizer)
+    assert description["state_version"] == 2
+    old = {
+        "optimizer.0.m": saved["optimizer.0.m"] / 0.2,
+        "optimizer.0.v": saved["optimizer.0.v"] / 0.001,
+    }
+    del description["state_version"]
+    upgrade_state(description, old)
+    for name, array in saved.items():
+        np.testing.assert_allclose(old[name], array, rtol=1e-12)
+    unchanged = {"optimizer.0.velocity": np.ones(2)}
+    upgrade_state({"class": "SGD", "config": {}}, unchanged)
+    np.testing.assert_array_equal(unchanged["optimizer.0.velocity"], 1.0)

@@ -43,7 +43,7 @@ def test_softmax_output_with_cross_entropy_trains_stably(rng):
         [bn.Dense(5, 16, rng=rng), bn.ReLU(), bn.Dense(16, 3, rng=rng), bn.Softmax()]
     )
     model.compile("cross_entropy", bn.Adam(0.05))
-    assert model.fused_output
+    assert model.head.fused
     # Large inputs saturate the softmax at once: a naive -log(p) would give inf and 0 gradients.
     history = model.fit(X * 30, y, epochs=15, batch_size=32, verbose=0, seed=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -84,7 +84,7 @@ def test_same_seed_same_run(rng):
         (
             np.zeros((4, 6)),
             np.zeros(4, int),
-            r"Dense\(in_features=5\) expected input of shape \(N, 5\), got \(1, 6\)",
+            r"Dense\(in_features=5\) expected input of shape \(N, 5\), got \(N, 6\)",
         ),
         (np.zeros((4, 5)), np.zeros(3, int), "X has 4 samples but y has 3 labels"),
         (np.zeros((4, 5)), np.array([0, 1, 3, 0]), r"class ids in 0..2 .* Received a label of 3"),

@@ -1,10 +1,12 @@
 """barenet: neural networks from scratch in NumPy, readable, gradient-checked and fast.
 
-This is the library's public API, re-exported from its modules. The MNIST application lives in
+This is the library's public API, re-exported from its modules. The library has two wings: the
+textbook (layers, losses, optimizers, training), which computes each formula plainly, and
+``barenet.engine``, which makes it fast and is switched on here. The MNIST application lives in
 the sub-packages ``datasets``, ``digits``, ``report``, ``web`` and ``cli``, which use it.
 """
 
-import barenet.kernels as kernels
+import barenet.engine as engine
 from barenet.activations import (
     ACTIVATIONS,
     Activation,
@@ -28,6 +30,7 @@ from barenet.conv import AvgPool2D, Conv2D, MaxPool2D
 from barenet.ensemble import Ensemble, ensemble
 from barenet.explaining import Explanation, LayerOutput, explain
 from barenet.gradcheck import check_gradients, gradient_errors
+from barenet.heads import Head
 from barenet.initializers import INITIALIZERS, get_initializer
 from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.losses import (
@@ -40,11 +43,14 @@ from barenet.losses import (
 )
 from barenet.model import Sequential, load_model
 from barenet.normalization import BatchNorm1d, BatchNorm2d
+from barenet.onnx_export import export_onnx
 from barenet.optimizers import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, RMSprop, get_optimizer
 from barenet.saving import ModelFileError
 from barenet.schedules import SCHEDULES, get_schedule
 from barenet.training import TrainingDiverged
 from barenet.version import __version__
+
+engine.use(engine.default())  # the fastest engine installed; engine.use("reference") for none
 
 __all__ = [
     "ACTIVATIONS",
@@ -69,6 +75,7 @@ __all__ = [
     "Ensemble",
     "Explanation",
     "Flatten",
+    "Head",
     "History",
     "Layer",
     "LayerOutput",
@@ -93,14 +100,15 @@ __all__ = [
     "TrainingDiverged",
     "__version__",
     "check_gradients",
+    "engine",
     "ensemble",
     "explain",
+    "export_onnx",
     "get_activation",
     "get_initializer",
     "get_loss",
     "get_optimizer",
     "get_schedule",
     "gradient_errors",
-    "kernels",
     "load_model",
 ]

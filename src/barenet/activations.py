@@ -1,8 +1,9 @@
 """Activation layers: elementwise nonlinearities and Softmax, each with its derivative beside it.
 
 ``Activation(fn, derivative)`` lets a learner plug in their own function exactly as the classic
-tutorials write it (``derivative`` takes the layer's *input*). The built-in ones compute their
-derivative from what is cheapest to cache.
+tutorials write it (``derivative`` takes the layer's *input*). The built-in ones write their
+derivative in terms of their output ``y`` where the maths allows (sigmoid: ``y (1 - y)``), so
+the layer keeps ``y`` alone.
 """
 
 from __future__ import annotations
@@ -69,8 +70,6 @@ class Activation(Layer):
         >>> tanh = Activation(np.tanh, lambda x: 1 - np.tanh(x) ** 2)
     """
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(
         self,
         fn: Callable[[np.ndarray], np.ndarray],
@@ -121,8 +120,6 @@ class ReLU(Layer):
     """Rectified linear unit: ``y = max(0, x)``; ``dx = dy * (y > 0)`` (y > 0 exactly where x > 0,
     so only the output is kept and inference computes no mask)."""
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
@@ -138,8 +135,6 @@ class ReLU(Layer):
 
 class LeakyReLU(Layer):
     """Leaky ReLU: ``y = x`` for x > 0, else ``negative_slope * x``."""
-
-    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -168,8 +163,6 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """Logistic sigmoid ``y = 1 / (1 + exp(-x))``; ``dx = dy * y * (1 - y)``."""
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
@@ -185,8 +178,6 @@ class Sigmoid(Layer):
 
 class Tanh(Layer):
     """Hyperbolic tangent ``y = tanh(x)``; ``dx = dy * (1 - y^2)``."""
-
-    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self) -> None:
         super().__init__()
@@ -205,13 +196,12 @@ class Softmax(Layer):
     """Row-wise softmax. Backward is the Jacobian-vector product ``y * (dy - sum(dy * y))``.
 
     Trained with ``CrossEntropy(from_logits=True)``, a final Softmax is fused into the loss (see
-    ``Sequential.compile``), which is both faster and stable.
+    ``Sequential.compile``): the loss then takes the scores before it, and its gradient
+    ``(softmax - onehot) / N`` is exact and stable.
 
     Shape:
         - Input: ``(N, C)``; Output: ``(N, C)``.
     """
-
-    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from barenet.activations import Softmax, log_softmax, logsumexp
-from barenet.layers import Gradients, Layer
+from barenet.layers import Layer
 from barenet.losses import CrossEntropy
 
 if TYPE_CHECKING:  # model.py exports ensembles to ONNX through onnx_export, which imports this
@@ -72,9 +72,7 @@ class Ensemble(Layer):
             for i, layer in enumerate(member)
         ]
         self.params = {f"{n}.{key}": v for n, layer in named for key, v in layer.params.items()}
-        self.grads = Gradients(
-            {f"{n}.{key}": v for n, layer in named for key, v in layer.grads.items()}
-        )
+        self.grads = {f"{n}.{key}": v for n, layer in named for key, v in layer.grads.items()}
         self.buffers = {f"{n}.{key}": v for n, layer in named for key, v in layer.buffers.items()}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -101,7 +99,19 @@ class Ensemble(Layer):
                 dz = layer.backward(dz)
             dx = dz if dx is None else dx + dz
         assert dx is not None
+        self._gather()  # the members' layers set new gradient arrays
         return dx
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shapes = []
+        for member in self.members:
+            shape = tuple(input_shape)
+            for layer in member:
+                shape = layer.output_shape(shape)
+            shapes.append(shape)
+        if len(set(shapes)) > 1:
+            raise ValueError(f"Ensemble members give outputs of different shapes: {shapes}.")
+        return shapes[0]
 
     def astype(self, dtype: npt.DTypeLike) -> Ensemble:
         for member in self.members:

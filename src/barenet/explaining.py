@@ -18,12 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from barenet.activations import Sigmoid, Softmax, Tanh
 from barenet.layers import Layer
 from barenet.model import Sequential
 from barenet.training import check_inputs
-
-OUTPUT_SQUASHES = (Softmax, Sigmoid, Tanh)
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ def explain(
         raise ValueError(
             f"explain() expected a model whose output is (N, classes). Received: {values.shape}"
         )
-    squashed = len(model.layers) > 1 and isinstance(model.layers[-1], OUTPUT_SQUASHES)
+    squashed = len(model.layers) > 1 and model.head.squash is not None
     scored = model.layers[:-1] if squashed else model.layers
     scores = outputs[len(scored) - 1].values  # (N, C)
     probabilities = model.probabilities(values)

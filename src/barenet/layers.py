@@ -3,14 +3,13 @@
 A layer owns its parameters and their gradients (``params`` and ``grads``, dicts of arrays with
 the same keys), and any state that is saved but not trained (``buffers``, e.g. batch-norm
 running statistics). ``forward`` caches what ``backward`` needs; ``backward(dy)`` returns ``dx`` and
-sets every ``grads[k]``: barenet's own layers write into the existing gradient arrays, which saves
-an allocation per step, and a layer that assigns new arrays trains the same (see ``Gradients``).
+sets every ``grads[k]``. ``output_shape`` tells the shape of a sample's output without computing
+it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,34 +19,9 @@ from barenet.configurable import Configurable, check_positive_int
 from barenet.initializers import get_initializer
 
 
-class Gradients(dict[str, np.ndarray]):
-    """A layer's gradients, by parameter name. Assigning to a name that already has an array
-    writes into that array, so an optimizer that holds it sees the new values: a ``backward``
-    may write in place (``np.matmul(..., out=self.grads["weight"])``) or assign
-    (``self.grads["weight"] = x.T @ dy``), and both train."""
-
-    def __setitem__(self, name: str, value: np.ndarray) -> None:
-        current = self.get(name)
-        if current is None:
-            super().__setitem__(name, value)
-            return
-        if np.shape(value) != current.shape:
-            raise ValueError(
-                f"grads[{name!r}] must have its parameter's shape {current.shape}; backward() "
-                f"assigned an array of shape {np.shape(value)}."
-            )
-        np.copyto(current, value, casting="same_kind")
-
-    def reset(self, name: str, value: np.ndarray) -> None:
-        """Replace the array of ``name`` itself (a new dtype), rather than its values."""
-        super().__setitem__(name, value)
-
-
 class SetBySuperInit:
     """Stands in on the class for an attribute that ``Layer.__init__`` sets on each layer, so a
-    subclass that never called it gets a sentence rather than an AttributeError. (A class-level
-    stand-in keeps attribute access at full speed, where ``__getattr__`` would slow every one.)
-    """
+    subclass that never called it gets a sentence rather than an AttributeError."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -66,9 +40,8 @@ class Layer(Configurable):
 
     To write your own layer: call ``super().__init__()`` first, put each trainable array in
     ``self.params[name]``, and in ``backward`` set ``self.grads[name]`` to dLoss/d(that array)
-    (same shape; set the entry, never replace the whole dict), then return dLoss/dx. Writing
-    into the existing array and assigning a new one both work (see ``Gradients``); training and
-    the gradient check read the same arrays.
+    (same shape), then return dLoss/dx. A layer that changes the shape of a sample also answers
+    ``output_shape``.
 
     Subclasses register themselves by class name, so a saved model can name the classes it needs.
     """
@@ -85,7 +58,7 @@ class Layer(Configurable):
 
     def __init__(self) -> None:
         self.params = {}
-        self.grads = Gradients()
+        self.grads = {}
         self.buffers = {}  # saved with the model, not optimized
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -112,17 +85,11 @@ class Layer(Configurable):
         """
         raise NotImplementedError
 
-    # When False, backward() may skip computing dx and return an empty array: set by a model on
-    # its first trainable layer during training, where nothing upstream needs the gradient.
-    needs_input_grad = True
-
-    # Sharded training (barenet.sharding) splits a batch among threads, one replica of the model
-    # each. A layer may be sharded when its samples never meet, or meet only in per-feature sums
-    # that it passes through ``across_shards`` (batch norm): during a sharded step that adds the
-    # other shards' sums; otherwise it is None. A layer of your own stays unsharded (the whole
-    # model trains on one thread) until it sets ``shardable = True``.
-    shardable: ClassVar[bool] = False
-    across_shards: Callable[[np.ndarray], np.ndarray] | None = None
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one sample's output for one sample's input shape (the batch axis left
+        out), or ValueError for a shape this layer cannot take. This default suits layers that
+        keep the shape (activations, dropout); a layer that changes it overrides this."""
+        return tuple(input_shape)
 
     def label(self) -> str:
         """A short name for tables and pictures, e.g. ``"Dense(784->128)"``: the class name,
@@ -141,25 +108,37 @@ class Layer(Configurable):
     @staticmethod
     def from_description(entry: dict[str, Any]) -> Layer:
         """The layer that ``describe()`` described, with initial weights; ValueError for a class
-        barenet does not know."""
-        if entry["class"] not in Layer.registry:
-            raise ValueError(f"it uses an unknown layer class {entry['class']!r}")
-        return Layer.registry[entry["class"]].from_config(entry["config"])
+        that is not defined in this program."""
+        name = entry["class"]
+        if name not in Layer.registry:
+            raise ValueError(
+                f"it uses a layer class {name!r} that this program does not define; define or "
+                f"import that class (a subclass of barenet.Layer) before loading the model"
+            )
+        return Layer.registry[name].from_config(entry["config"])
 
     def astype(self, dtype: npt.DTypeLike) -> Layer:
         """Cast parameters, their gradients and buffers to ``dtype``, in place; returns self."""
         for name, value in self.params.items():
             self.params[name] = np.ascontiguousarray(value, dtype=dtype)
-            if not isinstance(self.grads, Gradients):  # a subclass set a plain dict
-                self.grads = Gradients(self.grads)
-            self.grads.reset(name, np.zeros_like(self.params[name]))
+            self.grads[name] = np.zeros_like(self.params[name])
         for name, value in self.buffers.items():
             self.buffers[name] = np.ascontiguousarray(value, dtype=dtype)
         return self
 
 
+def shape_text(shape: tuple[Any, ...]) -> str:
+    """A shape as Python prints a tuple, ``(32, 28, 28)``, where an entry may be a letter:
+    ``(N, 784)``."""
+    inner = ", ".join(str(size) for size in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
 class Dense(Layer):
     """Fully connected layer: ``y = x @ weight + bias``.
+
+    Backward, from ``dy = dLoss/dy``: ``dweight = x^T @ dy`` (the per-sample outer products
+    summed over the batch), ``dbias = sum over the batch of dy``, ``dx = dy @ weight^T``.
 
     Args:
         in_features: size of each input sample.
@@ -174,8 +153,6 @@ class Dense(Layer):
         - Output: ``(N, out_features)``
         - weight: ``(in_features, out_features)``; bias: ``(out_features,)``
     """
-
-    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(
         self,
@@ -210,32 +187,31 @@ class Dense(Layer):
     def bias(self) -> np.ndarray | None:
         return self.params.get("bias")
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        self._check(("N", *input_shape))
+        return (self.out_features,)
+
+    def _check(self, shape: tuple[Any, ...]) -> None:
+        if len(shape) != 2 or shape[1] != self.in_features:
             raise ValueError(
                 f"Dense(in_features={self.in_features}) expected input of shape "
-                f"(N, {self.in_features}), got {x.shape}."
+                f"(N, {self.in_features}), got {shape_text(shape)}."
             )
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._check(x.shape)
         self._x = x
-        y = x @ self.params["weight"]
+        y = x @ self.params["weight"]  # (N, out_features)
         if self.use_bias:
-            y += self.params["bias"]
+            y = y + self.params["bias"]
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._x is not None, "backward() called before forward()"
-        # dL/dW = x^T dy sums the per-sample outer products; written into the existing buffer.
-        if len(dy) == 1:
-            # One sample (per-sample SGD): x^T dy is a single outer product. BLAS gemm is slow
-            # with an inner dimension of 1 (about 4x here); a broadcast multiply is the same sum.
-            np.multiply(self._x.T, dy, out=self.grads["weight"])
-        else:
-            np.matmul(self._x.T, dy, out=self.grads["weight"])
+        self.grads["weight"] = self._x.T @ dy  # (in, N) @ (N, out): summed over the batch
         if self.use_bias:
-            np.sum(dy, axis=0, out=self.grads["bias"])
-        if not self.needs_input_grad:
-            return np.empty((0, self.in_features), dy.dtype)  # one matmul saved per step
-        return dy @ self.params["weight"].T
+            self.grads["bias"] = dy.sum(axis=0)
+        return dy @ self.params["weight"].T  # (N, out) @ (out, in)
 
     def label(self) -> str:
         return f"Dense({self.in_features}->{self.out_features})"
@@ -252,7 +228,7 @@ class Dense(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability ``rate`` and scale the rest
-    by ``1 / (1 - rate)``, so inference is the identity.
+    by ``1 / (1 - rate)``, so inference is the identity. ``dx = dy * mask``, the same mask.
 
     Args:
         rate: probability of dropping an input, in [0, 1).
@@ -261,8 +237,6 @@ class Dropout(Layer):
     Shape:
         - Input: any; Output: same as input.
     """
-
-    shardable = True  # each sample's output depends on that sample alone
 
     def __init__(self, rate: float, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
@@ -299,11 +273,12 @@ class Flatten(Layer):
         - Output: ``(N, prod(*))``
     """
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(self) -> None:
         super().__init__()
         self._input_shape: tuple[int, ...] = ()
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (math.prod(input_shape),)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._input_shape = x.shape
@@ -325,8 +300,6 @@ class Reshape(Layer):
         - Output: ``(N, *target_shape)``
     """
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(self, target_shape: tuple[int, ...] | list[int]) -> None:
         super().__init__()
         self.target_shape = tuple(int(size) for size in target_shape)
@@ -336,13 +309,20 @@ class Reshape(Layer):
             )
         self._input_shape: tuple[int, ...] = ()
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        size = int(np.prod(self.target_shape))
-        if x.ndim < 2 or int(np.prod(x.shape[1:])) != size:
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        self._check(("N", *input_shape))
+        return self.target_shape
+
+    def _check(self, shape: tuple[Any, ...]) -> None:
+        size = math.prod(self.target_shape)
+        if len(shape) < 2 or math.prod(shape[1:]) != size:
             raise ValueError(
                 f"Reshape(target_shape={self.target_shape}) expected input of shape (N, ...) with "
-                f"{size} values per sample, got {x.shape}."
+                f"{size} values per sample, got {shape_text(shape)}."
             )
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._check(x.shape)
         self._input_shape = x.shape
         return x.reshape(len(x), *self.target_shape)
 
@@ -366,8 +346,6 @@ class Rescaling(Layer):
         - Input: any; Output: same as input.
     """
 
-    shardable = True  # each sample's output depends on that sample alone
-
     def __init__(self, scale: float, offset: float = 0.0) -> None:
         super().__init__()
         self.scale = float(scale)
@@ -383,7 +361,7 @@ class Rescaling(Layer):
         return super().astype(dtype)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        # Raw integer pixels are converted and scaled in one pass.
+        # Raw integer pixels become the model's dtype as they are scaled.
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else self.dtype
         y = np.multiply(x, dtype.type(self.scale), dtype=dtype)
         if self.offset:

@@ -2,6 +2,9 @@
 
 Labels may be integer class ids ``(N,)`` or one-hot / target rows ``(N, C)``. Cross-entropy is
 computed from logits with log-sum-exp and a fused softmax gradient ``(softmax - onehot) / N``.
+Every ``backward`` is the exact gradient of what ``forward`` computed, for every target it
+accepts. ``fit`` and ``evaluate`` check the labels once (``check_labels``); ``forward`` checks
+only the shapes, and calling a loss, ``loss(y_pred, y_true)``, checks both.
 """
 
 from __future__ import annotations
@@ -41,14 +44,16 @@ def check_labels(y_true: np.ndarray, classes: int) -> None:
 
 
 def check_targets(y_pred: np.ndarray, y_true: np.ndarray) -> None:
-    """Raise ValueError unless ``y_true`` suits predictions ``y_pred`` of shape ``(N, C)``."""
+    """Raise ValueError unless the shapes of ``y_true`` suit predictions ``y_pred`` ``(N, C)``:
+    ``(N,)`` class ids or ``(N, C)`` rows (their values are ``check_labels``'s business)."""
     if y_pred.ndim != 2:
         raise ValueError(f"Loss expected predictions of shape (N, C), got {y_pred.shape}.")
     if len(y_true) != len(y_pred):
         raise ValueError(
             f"Got {len(y_pred)} predictions but {len(y_true)} labels; they must match."
         )
-    check_labels(y_true, y_pred.shape[1])
+    if y_true.ndim not in (1, 2) or (y_true.ndim == 2 and y_true.shape[1] != y_pred.shape[1]):
+        check_labels(y_true, y_pred.shape[1])  # raises, saying which shapes it takes
 
 
 @functools.lru_cache(maxsize=8)
@@ -92,7 +97,16 @@ class Loss(Configurable):
         """
         raise NotImplementedError
 
+    def check_labels(self, y_true: np.ndarray, outputs: int) -> None:
+        """Raise ValueError unless ``y_true`` holds labels this loss takes for a model with
+        ``outputs`` outputs (``fit`` and ``evaluate`` ask once, before the first batch)."""
+        check_labels(y_true, outputs)
+
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """``forward``, after checking the labels' values as ``fit`` does."""
+        y_true = np.asarray(y_true)
+        if y_pred.ndim == 2:
+            self.check_labels(y_true, y_pred.shape[1])
         return self.forward(y_pred, y_true)
 
 
@@ -119,12 +133,16 @@ class MeanSquaredError(Loss):
 
 
 class CrossEntropy(Loss):
-    """Categorical cross-entropy ``-mean_n log p[n, y_n]``.
+    """Categorical cross-entropy ``-mean_n sum_c t[n, c] log p[n, c]`` (``-mean_n log p[n, y_n]``
+    for class ids, whose rows ``t`` are one-hot).
 
     Args:
-        from_logits: if True (default), predictions are raw scores; softmax is fused into the loss,
-            the value uses log-sum-exp and the gradient is ``(softmax - onehot) / N``. If False,
-            predictions are probabilities, clipped to ``[eps, 1]`` before the log.
+        from_logits: if True (default), predictions are raw scores ``z`` and ``p = softmax(z)``
+            is fused into the loss: the value uses log-sum-exp and the gradient is
+            ``(softmax(z) * sum_c t[n, c] - t) / N``, which is ``(softmax - onehot) / N`` for
+            rows that sum to 1 and stays exact for any others (multi-hot, all zero). If False,
+            predictions are probabilities, clipped to ``[eps, 1]`` before the log; the gradient
+            is ``-t / p / N`` and 0 where the clip holds a prediction at a bound it crossed.
         eps: the clip floor for probabilities.
     """
 
@@ -138,24 +156,18 @@ class CrossEntropy(Loss):
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         check_targets(y_pred, y_true)
         n, classes = y_pred.shape
-        rows = np.arange(n)
+        t = targets_as_rows(y_true, classes, y_pred.dtype)  # (N, C)
         if self.from_logits:
             log_p = log_softmax(y_pred)
-            grad = np.exp(log_p)  # softmax, reusing the stable log
-            if y_true.ndim == 1:
-                loss = -log_p[rows, y_true].mean()
-                grad[rows, y_true] -= 1.0  # softmax - onehot, without building the one-hot
-            else:
-                loss = -(y_true * log_p).sum(axis=1).mean()
-                grad -= y_true
+            loss = -(t * log_p).sum(axis=1).mean()
+            # d/dz of -sum_c t_c log softmax(z)_c is softmax(z) * sum_c t_c - t.
+            grad = np.exp(log_p) * t.sum(axis=1, keepdims=True) - t
         else:
             p = np.clip(y_pred, self.eps, 1.0)
-            target = targets_as_rows(y_true, classes, y_pred.dtype)
-            loss = -(target * np.log(p)).sum(axis=1).mean()
-            # d/dp of -t log p, zero where the clip is active.
-            grad = np.where(y_pred >= self.eps, -target / p, 0.0).astype(y_pred.dtype)
-        grad /= grad.dtype.type(n)
-        self._grad = grad
+            loss = -(t * np.log(p)).sum(axis=1).mean()
+            passed = (y_pred >= self.eps) & (y_pred <= 1.0)  # where the clip is the identity
+            grad = np.where(passed, -t / p, 0.0).astype(y_pred.dtype)
+        self._grad = grad / grad.dtype.type(n)
         return float(loss)
 
     def backward(self) -> np.ndarray:
@@ -172,7 +184,9 @@ class BinaryCrossEntropy(Loss):
     Args:
         from_logits: if True (default), predictions are raw scores and the loss uses the stable
             form ``max(x, 0) - x t + log(1 + exp(-|x|))`` with gradient ``(sigmoid(x) - t) / size``.
-            If False, predictions are probabilities, clipped to ``[eps, 1 - eps]``.
+            If False, predictions are probabilities, clipped to ``[eps, 1 - eps]``; the
+            gradient is ``(p - t) / (p (1 - p)) / size``, and 0 where the clip holds a
+            prediction at a bound it crossed.
 
     Targets have the predictions' shape, or are class ids ``(N,)``: one-hot encoded for several
     outputs (one sigmoid per class, one-vs-rest), 0 or 1 for a single output.
@@ -189,7 +203,6 @@ class BinaryCrossEntropy(Loss):
         if y_true.ndim == 1 and y_pred.ndim == 2 and len(y_true) == len(y_pred):
             # Class ids: one output is a 0/1 target; several are one-vs-rest, one-hot encoded.
             classes = max(y_pred.shape[1], 2)
-            check_labels(y_true, classes)
             y_true = y_true.reshape(-1, 1) if y_pred.shape[1] == 1 else y_true
             y_true = targets_as_rows(y_true, classes, y_pred.dtype)
         if y_true.shape != y_pred.shape:
@@ -206,13 +219,21 @@ class BinaryCrossEntropy(Loss):
         else:
             p = np.clip(y_pred, self.eps, 1.0 - self.eps)
             loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
-            grad = (p - t) / (p * (1 - p))
+            passed = (y_pred >= self.eps) & (y_pred <= 1.0 - self.eps)  # the clip is the identity
+            grad = np.where(passed, (p - t) / (p * (1 - p)), 0.0)
         self._grad = (grad / grad.dtype.type(grad.size)).astype(y_pred.dtype, copy=False)
         return float(loss)
 
     def backward(self) -> np.ndarray:
         assert self._grad is not None, "backward() called before forward()"
         return self._grad
+
+    def check_labels(self, y_true: np.ndarray, outputs: int) -> None:
+        # One output takes class ids 0 and 1 (or rows of one 0/1 target).
+        if y_true.ndim == 1:
+            check_labels(y_true, max(outputs, 2))
+        else:
+            check_labels(y_true, outputs)
 
     def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits}

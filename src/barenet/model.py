@@ -6,21 +6,19 @@ It inherits ``compile``, ``fit`` and ``evaluate`` from ``training.Trainer``; the
 
 from __future__ import annotations
 
-import copy
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from barenet.activations import Sigmoid, Softmax, Tanh, softmax
 from barenet.callbacks import History
 from barenet.configurable import lookup
-from barenet.ensemble import Ensemble
+from barenet.heads import Head, decide_head
 from barenet.layers import Dense, Flatten, Layer, Rescaling, Reshape
-from barenet.losses import LOSSES, BinaryCrossEntropy, CrossEntropy
-from barenet.onnx_export import export_onnx
-from barenet.optimizers import describe_optimizer, optimizer_from_description
+from barenet.losses import LOSSES, Loss
+from barenet.optimizers import describe_optimizer, optimizer_from_description, upgrade_state
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
 from barenet.training import Trainer, check_inputs
 
@@ -28,21 +26,19 @@ SHAPE_ONLY = (Flatten, Reshape)  # layers that pass any dtype through untouched
 # Inference batches: from 32 to 1024 samples, the widest layer output near 4 MB (see
 # Sequential.inference_batch_size).
 CACHE_BYTES, SMALLEST_BATCH, LARGEST_BATCH = 4 * 2**20, 32, 1024
-
-
-def _widest_output(layers: Sequence[Layer], sample: np.ndarray) -> int:
-    """Bytes of the largest array among ``sample`` and every layer's output for it (inside an
-    ensemble, every member's layers)."""
-    widest = sample.nbytes
-    for layer in layers:
-        if isinstance(layer, Ensemble):
-            widest = max(widest, *(_widest_output(member, sample) for member in layer.members))
-        sample = layer.forward(sample)
-        widest = max(widest, sample.nbytes)
-    return widest
-
-
 DTYPES = ("float32", "float64")
+
+
+def _widest_output(layers: Sequence[Layer], shape: tuple[int, ...]) -> int:
+    """Values in the largest of one sample's input and each layer's output for it (inside an
+    ensemble, each member network's layers too), from the layers' ``output_shape``."""
+    widest = math.prod(shape)
+    for layer in layers:
+        for member in getattr(layer, "members", ()):  # an ensemble's networks
+            widest = max(widest, _widest_output(member, shape))
+        shape = layer.output_shape(shape)
+        widest = max(widest, math.prod(shape))
+    return widest
 
 
 class Sequential(Trainer):
@@ -59,9 +55,10 @@ class Sequential(Trainer):
     def __init__(self, layers: Sequence[Layer] | None = None, *, dtype: str = "float32") -> None:
         if str(dtype) not in DTYPES:
             raise ValueError(f"Sequential expected dtype in {DTYPES}. Received: dtype={dtype!r}")
+        self.layers: list[Layer] = []
+        self._head = Head()
         super().__init__()
         self.dtype = np.dtype(dtype)
-        self.layers: list[Layer] = []
         self.metadata: dict[str, Any] = {}  # free-form: preset, preprocessing, metrics ...
         for layer in layers or ():
             self.add(layer)
@@ -71,23 +68,25 @@ class Sequential(Trainer):
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expected a Layer. Received: {layer!r}")
         self.layers.append(layer.astype(self.dtype))
+        self._head = decide_head(layer, self.loss)
         return self
 
     @property
-    def fused_output(self) -> bool:
-        """True when the last layer is folded into the loss during training (see ``compile``)."""
-        if not self.layers or self.loss is None:
-            return False
-        last = self.layers[-1]
-        return (
-            isinstance(last, Softmax)
-            and isinstance(self.loss, CrossEntropy)
-            and self.loss.from_logits
-        ) or (
-            isinstance(last, Sigmoid)
-            and isinstance(self.loss, BinaryCrossEntropy)
-            and self.loss.from_logits
-        )
+    def loss(self) -> Loss | None:
+        """The loss that ``compile`` chose (None before)."""
+        return self._loss
+
+    @loss.setter
+    def loss(self, loss: Loss | None) -> None:
+        self._loss = loss
+        self._head = decide_head(self.layers[-1] if self.layers else None, loss)
+
+    @property
+    def head(self) -> Head:
+        """What the outputs mean (``barenet.heads``), decided when the loss is chosen or a last
+        layer is added: whether the last layer is fused into the loss, how outputs become
+        probabilities, and a single output's threshold."""
+        return self._head
 
     # -- the two passes ---------------------------------------------------------------------
 
@@ -98,41 +97,27 @@ class Sequential(Trainer):
             - X: ``(N, *input_shape)`` in the model's dtype.
             - Returns: ``(N, outputs)``.
         """
-        layers = self.layers[:-1] if logits and self.fused_output else self.layers
+        layers = self.layers[:-1] if logits and self.head.fused else self.layers
         for layer in layers:
             X = layer.forward(X, training)
         return X
 
-    def backward(
-        self, dY: np.ndarray, *, logits: bool = False, input_grad: bool = True
-    ) -> np.ndarray:
-        """Backpropagate ``dY = dLoss/dOutput`` through every layer in reverse; returns dLoss/dX.
+    def backward(self, dY: np.ndarray, *, logits: bool = False) -> np.ndarray:
+        """Backpropagate ``dY = dLoss/dOutput`` through every layer in reverse; each layer sets
+        its parameters' gradients; returns dLoss/dX.
 
         With ``logits=True``, ``dY`` is the gradient with respect to the scores before a fused
-        output layer (what the loss returns during training). With ``input_grad=False`` (as in
-        training) it stops at the first layer with parameters and returns an empty array.
+        output layer (what the loss returns during training).
         """
-        layers = self.layers[:-1] if logits and self.fused_output else self.layers
-        if input_grad:
-            for layer in reversed(layers):
-                dY = layer.backward(dY)
-            return dY
-        # Training needs only the parameter gradients: stop at the first layer with parameters,
-        # which may then skip computing its own input gradient.
-        first = next((i for i, layer in enumerate(layers) if layer.params), 0)
-        layers[first].needs_input_grad = False
-        try:
-            for layer in reversed(layers[first:]):
-                dY = layer.backward(dY)
-        finally:
-            layers[first].needs_input_grad = True
+        layers = self.layers[:-1] if logits and self.head.fused else self.layers
+        for layer in reversed(layers):
+            dY = layer.backward(dY)
         return dY
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Yield ``(name, parameter, gradient)`` for every parameter, e.g. ``"layers.0.weight"``.
 
-        Training and ``gradcheck`` both read the arrays here; a layer's ``backward`` writes into
-        them or assigns to ``grads[key]``, which copies into them (see ``layers.Gradients``).
+        Training and ``gradcheck`` both read the arrays here, after each ``backward``.
         """
         for index, layer in enumerate(self.layers):
             for key, param in layer.params.items():
@@ -169,17 +154,6 @@ class Sequential(Trainer):
             if isinstance(generator, np.random.Generator)
         }
 
-    def replica(self) -> Sequential:
-        """A model of the same layers that shares this one's parameter arrays (so it sees every
-        update), with gradients, caches, buffers, generators and a loss of its own: one shard's
-        model in sharded training (``barenet.sharding``)."""
-        twin = Sequential(dtype=self.dtype.name)
-        # A deep copy that finds every parameter already in its memo copies all but those.
-        shared = {id(param): param for _, param, _ in self.parameters()}
-        twin.layers = copy.deepcopy(self.layers, shared)
-        twin.loss, twin.input_shape = copy.deepcopy(self.loss), self.input_shape
-        return twin
-
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter and buffer, in ``state()`` order."""
         return [value.copy() for _, value in self.state()]
@@ -199,9 +173,8 @@ class Sequential(Trainer):
     def batches(
         self, X: np.ndarray, batch_size: int | None = None
     ) -> Iterator[tuple[slice, np.ndarray]]:
-        """Yield ``(slice, batch)`` over X in order, each batch made ready by ``as_batch``;
-        ``batch_size`` defaults to ``inference_batch_size(X)``."""
-        X = check_inputs(X)
+        """Yield ``(slice, batch)`` over X (checked already) in order, each batch made ready by
+        ``as_batch``; ``batch_size`` defaults to ``inference_batch_size(X)``."""
         batch_size = batch_size or self.inference_batch_size(X)
         for start in range(0, len(X), batch_size):
             rows = slice(start, start + batch_size)
@@ -211,14 +184,12 @@ class Sequential(Trainer):
         """Samples per forward pass when predicting X: as many as keep a batch's widest layer
         output near ``CACHE_BYTES``, a power of two from 32 to 1024.
 
-        A batch whose activations stay in the CPU's caches runs much faster through the
-        elementwise layers (the benchmark CNN reads the 10,000 MNIST test images in 0.92 s in
-        batches of 32 and 1.68 s in batches of 1024; its first convolution's output is 74 kB a
-        sample), while dense layers' products run best on big batches (784-800-800-10: 119 ms
-        in batches of 128, 89 ms in 1024). Sizes come from one sample through every layer."""
+        A batch whose activations stay in the CPU's caches runs faster through the elementwise
+        layers, while dense layers' products run best on big batches; the sizes come from
+        ``output_shape``, without running a layer."""
         if len(X) <= SMALLEST_BATCH:
             return SMALLEST_BATCH
-        widest = _widest_output(self.layers, self.as_batch(X[:1]))
+        widest = _widest_output(self.layers, X.shape[1:]) * self.dtype.itemsize
         fitting = max(CACHE_BYTES // max(widest, 1), 1)
         return int(np.clip(2 ** int(np.log2(fitting)), SMALLEST_BATCH, LARGEST_BATCH))
 
@@ -236,13 +207,22 @@ class Sequential(Trainer):
             return np.ascontiguousarray(X)
         return np.ascontiguousarray(X, dtype=self.dtype)
 
+    def layer_shapes(self, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """Each layer's output shape for one sample of ``input_shape``, from the layers'
+        ``output_shape``; a shape a layer cannot take raises its ValueError."""
+        shapes = []
+        for layer in self.layers:
+            input_shape = layer.output_shape(tuple(input_shape))
+            shapes.append(input_shape)
+        return shapes
+
     def output_size(self, input_shape: tuple[int, ...] | None = None) -> int:
-        """Outputs per sample, from one forward pass of a zero sample of ``input_shape`` (the
-        model's own by default); a shape the layers cannot take raises their ValueError."""
+        """Outputs per sample for inputs of ``input_shape`` (the model's own by default)."""
         shape = input_shape if input_shape is not None else self.input_shape
         if shape is None:
             raise ValueError("output_size() needs an input_shape: the model has not seen data.")
-        return int(self.forward(np.zeros((1, *shape), self.dtype), logits=True).shape[1])
+        shapes = self.layer_shapes(shape)
+        return int(shapes[-1][0]) if shapes else int(shape[0])
 
     def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """The raw outputs of the last layer, computed in batches.
@@ -250,7 +230,7 @@ class Sequential(Trainer):
         Shape:
             - X: ``(N, *input_shape)``; Returns: ``(N, outputs)``.
         """
-        parts = [self.forward(batch) for _, batch in self.batches(X, batch_size)]
+        parts = [self.forward(batch) for _, batch in self.batches(check_inputs(X), batch_size)]
         if not parts:
             raise ValueError("predict() received no samples (X has length 0).")
         return np.concatenate(parts)
@@ -264,30 +244,16 @@ class Sequential(Trainer):
         return self.probabilities(self.predict(X, batch_size))
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(N, C)`` from the last layer's raw outputs ``(N, C)`` (the rule
-        of ``predict_proba``, for outputs already computed)."""
-        last = self.layers[-1] if self.layers else None
-        if isinstance(last, Softmax):
-            return outputs
-        if isinstance(last, (Sigmoid, Tanh)):
-            scores = (outputs + 1) / 2 if isinstance(last, Tanh) else outputs
-            totals = scores.sum(axis=1, keepdims=True)
-            uniform = np.full_like(scores, 1.0 / scores.shape[1])
-            return np.divide(scores, totals, out=uniform, where=totals > 0)
-        return softmax(outputs)
+        """Class probabilities ``(N, C)`` from the last layer's raw outputs ``(N, C)``: the
+        rule of ``predict_proba`` (``head.probabilities``), for outputs already computed."""
+        return self.head.probabilities(outputs)
 
     def predict_classes(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predicted class ids ``(N,)`` (a threshold of 0.5 on single-output models)."""
         outputs = self.predict(X, batch_size)
         if outputs.shape[1] == 1:
-            return (outputs[:, 0] > self.decision_threshold).astype(np.int64)
+            return (outputs[:, 0] > self.head.threshold).astype(np.int64)
         return outputs.argmax(axis=1)
-
-    @property
-    def decision_threshold(self) -> float:
-        """Where a single-output model's raw output switches from class 0 to class 1."""
-        logits = isinstance(self.loss, BinaryCrossEntropy) and self.loss.from_logits
-        return 0.0 if logits and not isinstance(self.layers[-1], Sigmoid) else 0.5
 
     # -- description and files ----------------------------------------------------------------
 
@@ -297,12 +263,9 @@ class Sequential(Trainer):
         if input_shape is None and self.layers and isinstance(self.layers[0], Dense):
             input_shape = (self.layers[0].in_features,)
         lines = [f"{'#':<4}{'Layer':<14}{'Output shape':<20}{'Params':>10}", "-" * 48]
-        X = np.zeros((1, *input_shape), self.dtype) if input_shape is not None else None
+        shapes = self.layer_shapes(input_shape) if input_shape is not None else []
         for index, layer in enumerate(self.layers):
-            shape = "?"
-            if X is not None:
-                X = layer.forward(X)
-                shape = str((None, *X.shape[1:]))
+            shape = str((None, *shapes[index])) if shapes else "?"
             count = sum(p.size for p in layer.params.values())
             lines.append(f"{index:<4}{type(layer).__name__:<14}{shape:<20}{count:>10,}")
         total = sum(p.size for _, p, _ in self.parameters())
@@ -364,16 +327,6 @@ class Sequential(Trainer):
         self.metadata = merged  # only once saved: a failed save changes nothing
         return saved
 
-    def to_onnx(self, path: str | Path, input_shape: tuple[int, ...] | None = None) -> Path:
-        """Write the model as an ONNX file (needs the ``onnx`` extra); returns its path.
-
-        The graph's input ``"input"`` is ``(batch, *input_shape)`` (the model's own input shape
-        by default) in the model's dtype, raw as this model takes it; its output is
-        ``"probabilities"`` for a model ending in Softmax, ``"output"`` otherwise. A custom
-        ``Activation(fn, derivative)`` cannot be exported (ValueError). See ``onnx_export``.
-        """
-        return export_onnx(self, path, input_shape)
-
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner}\n], dtype={self.dtype.name!r})"
@@ -430,6 +383,7 @@ def _restore_optimizer(
     try:
         if description.get("optimizer"):
             model.optimizer = optimizer_from_description(description["optimizer"])
+            upgrade_state(description["optimizer"], arrays)
             if arrays:
                 model.optimizer.restore_state([param for _, param, _ in model.parameters()], arrays)
             else:  # no state saved: it starts afresh, its step count too

@@ -1,7 +1,8 @@
 """Optimizers: update parameters in place from their gradients.
 
 An optimizer sees only lists of arrays, ``step(params, grads)``, and keeps its own state (velocity,
-moments) per position in those lists. It knows nothing of layers or models.
+moments) per position in those lists. It knows nothing of layers or models. Each ``update`` is
+its docstring's rule, line for line.
 """
 
 from __future__ import annotations
@@ -9,72 +10,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from barenet.configurable import Configurable, lookup
-from barenet.kernels import compiled
 from barenet.schedules import SCHEDULE_CLASSES
 
 Schedule = Callable[[int], float]
-
-
-# Entries of a parameter updated at a time: 512 kB of float32 for each of the arrays an update
-# reads and writes (Adam: parameter, gradient, two moments, scratch), so they stay in a core's
-# cache across the update's passes instead of streaming from memory for each one (the 784x800
-# weights: 1.40 -> 0.91 ms a step, the same numbers).
-CACHE_SIZED = 2**17
-
-StatePiece = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
-
-
-def flush_to_zero(array: np.ndarray) -> None:
-    """Round the subnormal entries of ``array`` to zero, in place (float32: ``|x| < 1.2e-38``).
-
-    A running average that stops receiving gradients (the weights of a dead ReLU unit, or of a
-    pixel that is always blank) decays geometrically, ``m = 0.9 m``, into the subnormal range,
-    where x86 processors compute in microcode, each multiply up to 25 times slower (measured): the
-    784-800-10 MLP's Adam step went from 1.0 to 7 ms within three epochs. ``x + c - c`` with
-    ``c = 2**-93`` (``2**-960`` for float64) rounds ``x`` to a multiple of ``c``'s last bit,
-    ``u = 2**-116``: every ``|x| < u/2`` (6e-36) becomes 0, every ``|x| > 2**24 c`` (1.7e-21)
-    comes back bit for bit, and those between move by at most ``u/2``, far below anything an
-    update can carry into a parameter. A decaying average thus ends at 0 or, when the rounding
-    outweighs the decay, at a few ``u`` (at most 6e-33 under 0.999): a normal number that stays
-    normal when multiplied. Additions take no slow path, so this costs two fast passes.
-    Other dtypes are left alone: NumPy computes float16 through float32, where its subnormals
-    are normal numbers (and a float16 ``c`` would round away most of its precision).
-    """
-    offset = _flush_offset(array.dtype)
-    if offset is not None:
-        array += offset
-        array -= offset
-
-
-@functools.cache
-def _flush_offset(dtype: np.dtype) -> np.floating | None:
-    """``c`` for ``flush_to_zero``: the smallest normal number times 2**(mantissa bits + 10),
-    for float32 and float64; None for any other dtype."""
-    if dtype not in (np.float32, np.float64):
-        return None
-    info = np.finfo(dtype)
-    return dtype.type(info.smallest_normal * 2.0 ** (info.nmant + 10))
-
-
-def _cache_sized(
-    param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]
-) -> list[StatePiece]:
-    """``(param, grad, state)`` as slices of at most ``CACHE_SIZED`` entries (views: updating
-    them updates the whole), or whole when small or not all contiguous alike."""
-    arrays = [param, grad, *state.values()]
-    same = all(a.shape == param.shape and a.flags.c_contiguous for a in arrays)
-    if param.size <= CACHE_SIZED or not same:
-        return [(param, grad, state)]
-    flat = [a.reshape(-1) for a in arrays]  # views, as every array is contiguous
-    return [
-        (flat[0][part], flat[1][part], {k: v[part] for k, v in zip(state, flat[2:], strict=True)})
-        for part in (slice(i, i + CACHE_SIZED) for i in range(0, param.size, CACHE_SIZED))
-    ]
+# What a saved optimizer's state means: 2 since Adam saves the paper's m and v (version 1 kept
+# m / (1 - beta1) and v / (1 - beta2); see upgrade_state).
+STATE_VERSION = 2
 
 
 def _check(name: str, value: float, low: float, high: float = float("inf")) -> None:
@@ -88,10 +34,6 @@ class Optimizer(Configurable):
     A subclass states its update rule in ``update`` and the per-parameter state it needs in
     ``init_state``; ``step`` applies it to every parameter.
     """
-
-    # True when ``update`` treats every entry on its own (no norms, no sums over a parameter):
-    # ``step`` may then hand it a big parameter in cache-sized slices (see ``_cache_sized``).
-    elementwise: ClassVar[bool] = False
 
     def __init__(self, learning_rate: float | Schedule, weight_decay: float = 0.0) -> None:
         if not callable(learning_rate):
@@ -125,16 +67,12 @@ class Optimizer(Configurable):
             )
         learning_rate = self.current_learning_rate()
         for param, grad, state in zip(params, grads, self._state, strict=True):
-            pieces = (
-                _cache_sized(param, grad, state) if self.elementwise else [(param, grad, state)]
-            )
-            for piece in pieces:
-                self.update(*piece, learning_rate)
+            self.update(param, grad, state, learning_rate)
         self.iterations += 1
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state this optimizer keeps for ``param`` (velocity, moments), made at the first
-        step. Arrays named ``scratch`` are working memory, not state: they are not saved."""
+        step."""
         return {}
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -183,13 +121,11 @@ class Optimizer(Configurable):
 
 
 def _named_state(states: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Per-parameter state by file name, ``"optimizer.3.m"``; working memory (``scratch``)
-    is not state and is left out."""
+    """Per-parameter state by file name, ``"optimizer.3.m"``."""
     return {
         f"optimizer.{index}.{key}": array
         for index, state in enumerate(states)
         for key, array in state.items()
-        if key != "scratch"
     }
 
 
@@ -202,8 +138,6 @@ class SGD(Optimizer):
         p -= lr * (g + momentum * v)   if nesterov
         p -= lr * v                    otherwise (v = g when momentum is 0)
     """
-
-    elementwise = True
 
     def __init__(
         self,
@@ -220,28 +154,20 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        state = {"scratch": np.empty_like(param)}  # lr * direction, without a new array
-        if self.momentum:
-            state["velocity"] = np.zeros_like(param)
-        return state
+        return {"velocity": np.zeros_like(param)} if self.momentum else {}
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
     ) -> None:
         if self.weight_decay:
             grad = grad + self.weight_decay * param
-        scratch = state["scratch"]
         if not self.momentum:
-            np.multiply(grad, param.dtype.type(lr), out=scratch)
-            param -= scratch
+            param -= lr * grad
             return
         velocity = state["velocity"]
-        velocity *= self.momentum
-        velocity += grad
-        flush_to_zero(velocity)
+        velocity[...] = self.momentum * velocity + grad
         direction = grad + self.momentum * velocity if self.nesterov else velocity
-        np.multiply(direction, param.dtype.type(lr), out=scratch)
-        param -= scratch
+        param -= lr * direction
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -254,13 +180,14 @@ class Adam(Optimizer):
 
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g^2
-        p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+        m_hat = m / (1 - beta1^t)
+        v_hat = v / (1 - beta2^t)
+        p -= lr * m_hat / (sqrt(v_hat) + eps)
 
-    With ``decoupled_weight_decay`` (AdamW) the decay is ``p -= lr * weight_decay * p``; otherwise
-    ``weight_decay * p`` is added to ``g`` (L2 regularisation).
+    ``m`` and ``v`` are the state kept and saved (PyTorch's ``exp_avg`` and ``exp_avg_sq``).
+    With ``decoupled_weight_decay`` (AdamW) the decay is ``p -= lr * weight_decay * p`` first;
+    otherwise ``weight_decay * p`` is added to ``g`` (L2 regularisation).
     """
-
-    elementwise = True
 
     def __init__(
         self,
@@ -280,46 +207,21 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = decoupled_weight_decay
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        # "scratch" holds intermediate results, so a step allocates no new arrays.
-        return {
-            "m": np.zeros_like(param),
-            "v": np.zeros_like(param),
-            "scratch": np.empty_like(param),
-        }
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
     def update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
     ) -> None:
         if self.weight_decay and self.decoupled_weight_decay:
-            param *= param.dtype.type(1.0 - lr * self.weight_decay)
+            param *= 1 - lr * self.weight_decay
         elif self.weight_decay:
             grad = grad + self.weight_decay * param
-        # The state holds M = m / (1 - beta1) and V = v / (1 - beta2), which update in fewer
-        # passes over memory (M = beta1 M + g); the constant factors go into the step size:
-        # p -= lr * c1 * M / (c2 * sqrt(V) + eps), c1 = (1 - beta1) / (1 - beta1^t),
-        # c2 = sqrt((1 - beta2) / (1 - beta2^t)).
-        M, V, scratch = state["m"], state["v"], state["scratch"]
-        t = self.iterations + 1
-        c1 = (1.0 - self.beta1) / (1.0 - self.beta1**t)
-        c2 = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**t))
-        eps, step_size = self.eps / c2, lr * c1 / c2
-        fused = compiled("adam")  # the passes below as one loop (barenet.kernels)
-        constants = (self.beta1, self.beta2, eps, step_size)
-        if fused and fused(param, grad, M, V, constants, _flush_offset(param.dtype)):
-            return
-        dtype = param.dtype.type
-        M *= dtype(self.beta1)
-        M += grad
-        flush_to_zero(M)
-        V *= dtype(self.beta2)
-        np.multiply(grad, grad, out=scratch)
-        V += scratch
-        flush_to_zero(V)
-        np.sqrt(V, out=scratch)
-        scratch += dtype(eps)
-        np.divide(M, scratch, out=scratch)
-        scratch *= dtype(step_size)
-        param -= scratch
+        m, v, t = state["m"], state["v"], self.iterations + 1
+        m[...] = self.beta1 * m + (1 - self.beta1) * grad
+        v[...] = self.beta2 * v + (1 - self.beta2) * grad**2
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        param -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -359,8 +261,6 @@ class RMSprop(Optimizer):
         p -= lr * g / (sqrt(s) + eps)
     """
 
-    elementwise = True
-
     def __init__(
         self,
         learning_rate: float | Schedule = 1e-3,
@@ -383,10 +283,8 @@ class RMSprop(Optimizer):
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         square_avg = state["square_avg"]
-        square_avg *= self.rho
-        square_avg += (1.0 - self.rho) * grad * grad
-        flush_to_zero(square_avg)
-        param -= param.dtype.type(lr) * grad / (np.sqrt(square_avg) + self.eps)
+        square_avg[...] = self.rho * square_avg + (1 - self.rho) * grad**2
+        param -= lr * grad / (np.sqrt(square_avg) + self.eps)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
@@ -431,6 +329,7 @@ def describe_optimizer(optimizer: Optimizer) -> dict[str, Any] | None:
         "class": type(optimizer).__name__,
         "config": config,
         "iterations": optimizer.iterations,
+        "state_version": STATE_VERSION,
     }
 
 
@@ -446,3 +345,18 @@ def optimizer_from_description(description: dict[str, Any]) -> Optimizer:
     optimizer = cls(**config)
     optimizer.iterations = int(description.get("iterations", 0))
     return optimizer
+
+
+def upgrade_state(description: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Bring the state arrays of an older file to ``STATE_VERSION``, in place: files of version 1
+    (or none) kept Adam's moments as ``m / (1 - beta1)`` and ``v / (1 - beta2)``."""
+    if description.get("state_version", 1) >= STATE_VERSION:
+        return
+    if description["class"] not in ("Adam", "AdamW"):
+        return
+    config = description["config"]
+    factors = {"m": 1 - config.get("beta1", 0.9), "v": 1 - config.get("beta2", 0.999)}
+    for name, array in arrays.items():
+        kind = name.rsplit(".", 1)[-1]
+        if kind in factors:
+            arrays[name] = array * array.dtype.type(factors[kind])

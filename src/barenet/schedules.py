@@ -64,10 +64,12 @@ class ExponentialDecay:
 
 @dataclass(frozen=True)
 class CosineDecay:
-    """Linear warm-up from 0 over ``warmup_steps``, then a half cosine down to ``min_learning_rate``
-    at ``total_steps`` (held there afterwards).
+    """A linear warm-up, then a half cosine down to ``min_learning_rate`` at ``total_steps``
+    (held there afterwards).
 
-    ``lr(s) = min + (max - min) * (1 + cos(pi * (s - warmup) / (total - warmup))) / 2``
+    ``lr(s) = learning_rate * (s + 1) / warmup`` for ``s < warmup`` (from ``learning_rate /
+    warmup`` at step 0 up to ``learning_rate``: no step is taken at a rate of 0), then
+    ``lr(s) = min + (learning_rate - min) * (1 + cos(pi * (s - warmup) / (total - warmup))) / 2``.
     """
 
     learning_rate: float

@@ -2,28 +2,27 @@
 
 ``Sequential`` inherits it (the ``Model(Trainer)`` pattern of Keras), so the model and its training
 loop never import each other. One epoch reads top to bottom: shuffle -> forward -> loss ->
-backward -> step -> metrics, then evaluate -> callbacks.
+backward -> step -> metrics, then evaluate -> callbacks. Inputs and labels are checked once,
+where they enter ``fit`` or ``evaluate``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
 from barenet.callbacks import Callback, History, ProgressLogger
 from barenet.configurable import check_positive_int
-from barenet.losses import Loss, check_labels, get_loss
+from barenet.losses import Loss, get_loss
 from barenet.metrics import count_correct
 from barenet.optimizers import Optimizer, get_optimizer
-from barenet.sharding import ShardedStep, blas_controller, choose_threads, unshardable_layers
 
 if TYPE_CHECKING:
+    from barenet.heads import Head
     from barenet.model import Sequential
 
 # A training-time transformation of a batch of inputs, given fit's random generator.
@@ -59,9 +58,11 @@ class Trainer:
     def compile(self: TrainerT, loss: str | Loss, optimizer: str | Optimizer = "adam") -> TrainerT:
         """Choose the loss and the optimizer, by name or as objects; returns self.
 
-        A final ``Softmax`` trained with ``CrossEntropy(from_logits=True)`` (or a final
-        ``Sigmoid`` with ``BinaryCrossEntropy(from_logits=True)``) is fused into the loss: training
-        feeds the loss the scores before that layer, so the gradient is the exact, stable
+        The loss and the last layer decide, once, what the model's outputs mean (its
+        ``head``, see ``barenet.heads``): a final ``Softmax`` trained with
+        ``CrossEntropy(from_logits=True)`` (or a final ``Sigmoid`` with
+        ``BinaryCrossEntropy(from_logits=True)``) is fused into the loss, so training feeds the
+        loss the scores before that layer and the gradient is the exact, stable
         ``(softmax - onehot) / N``. Predictions still pass through the layer.
         """
         self.loss = get_loss(loss)
@@ -84,7 +85,6 @@ class Trainer:
         steps_per_epoch: int | None = None,
         augment: Augmentation | None = None,
         initial_epoch: int = 0,
-        threads: int | None = None,
     ) -> History:
         """Train on (X, y) with mini-batch gradient descent.
 
@@ -107,11 +107,6 @@ class Trainer:
                 On a model loaded from a checkpoint written after that many epochs, training
                 goes on exactly as the run would have: its random generators, optimizer state
                 and history come back (``seed`` is then not used).
-            threads: how many threads share each batch, one shard each (``barenet.sharding``): the
-                same maths, rounded in another order, with Dropout masks drawn per shard, so a
-                seed gives one run per number of threads. None picks one per core for a network
-                with a convolution (as many as BLAS may use), 1 for others; sharding needs the
-                ``threadpoolctl`` package.
 
         Shape:
             - X: ``(N, *input_shape)``, any numeric dtype (converted one batch at a time).
@@ -135,14 +130,12 @@ class Trainer:
         X, y, validation_data = self._fit_data(X, y, validation_data, validation_split)
         batch = len(X) if batch_size is None else min(batch_size, len(X))
         self.input_shape = X.shape[1:]
-        stepping = self._training_step(threads, batch)
         rng, history = self._begin(seed, initial_epoch)
         callbacks = [*callbacks, *([ProgressLogger(epochs)] if verbose else [])]
         for callback in callbacks:
             callback.set_model(cast("Sequential", self))  # fit runs on a model
             callback.on_train_begin()
-        # Divergence is caught per batch; the step's threads stop when fit ends.
-        with np.errstate(over="ignore", invalid="ignore"), stepping as step:
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught per batch
             for epoch in range(initial_epoch, epochs):
                 for callback in callbacks:
                     callback.on_epoch_begin(epoch)
@@ -150,7 +143,7 @@ class Trainer:
                 order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
                 if steps_per_epoch is not None:
                     order = order[: steps_per_epoch * batch]
-                logs = self._train_epoch(X, y, order, batch, epoch, rng, augment, callbacks, step)
+                logs = self._train_epoch(X, y, order, batch, epoch, rng, augment, callbacks)
                 if validation_data is not None:
                     measured = self.evaluate(*validation_data)
                     logs |= {"val_loss": measured["loss"], "val_accuracy": measured["accuracy"]}
@@ -164,51 +157,19 @@ class Trainer:
             callback.on_train_end()
         return history
 
-    def _training_step(
-        self, threads: int | None, batch: int
-    ) -> AbstractContextManager[Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]]:
-        """The forward-loss-backward of one batch: on this thread, or sharded over ``threads``
-        threads (``barenet.sharding``), as a context manager that stops them at the end."""
-        model = cast("Sequential", self)
-        controller = blas_controller() if threads != 1 else None
-        if threads is None:
-            threads = choose_threads(model, batch, controller)
-        check_positive_int("fit", threads=threads)
-        threads = min(threads, batch)
-        if threads == 1:
-            return contextlib.nullcontext(self.forward_backward)
-        if controller is None:
-            raise ValueError(
-                f"fit(threads={threads}) needs the threadpoolctl package, to keep each shard's "
-                "matrix products on one thread: pip install threadpoolctl, or use threads=1."
-            )
-        if unsharded := unshardable_layers(model):
-            raise ValueError(
-                f"fit(threads={threads}) cannot split a batch through {', '.join(unsharded)}: "
-                "use threads=1, or set shardable = True on a layer whose samples never meet."
-            )
-        return ShardedStep(model, threads, controller)
-
-    def forward_backward(
-        self, X: np.ndarray, y: np.ndarray, weight: float = 1.0
-    ) -> tuple[float, np.ndarray]:
-        """One batch's forward pass, its loss on the scores (before a fused softmax) and the
-        backward pass, which leaves the parameter gradients in ``grads``; returns the loss and
-        the scores. ``weight`` scales the loss gradient: a shard's share of its batch in sharded
-        training. A loss that is not finite is backpropagated all the same (every shard must
-        reach batch norm's sums); ``fit`` stops before the optimizer sees such gradients.
+    def forward_backward(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss and backward on one batch: sets every parameter's gradient
+        ``grads[k] = dLoss/dparams[k]``; returns the mean loss and the scores (the outputs
+        before a fused final layer, which the loss takes; see ``compile``).
 
         Shape:
             - X: ``(N, *input_shape)`` in the model's dtype; y: ``(N,)`` or ``(N, C)``.
             - Returns the mean loss (a float) and the scores ``(N, C)``.
         """
         assert self.loss is not None
-        scores = self.forward(X, training=True, logits=True)
-        loss = self.loss.forward(scores, y)
-        gradient = self.loss.backward()
-        if weight != 1.0:
-            gradient = gradient * gradient.dtype.type(weight)  # a new array: the loss keeps its own
-        self.backward(gradient, logits=True, input_grad=False)
+        scores = self.forward(X, training=True, logits=True)  # forward
+        loss = self.loss.forward(scores, y)  # loss
+        self.backward(self.loss.backward(), logits=True)  # backward
         return loss, scores
 
     def _begin(self, seed: int | None, initial_epoch: int) -> tuple[np.random.Generator, History]:
@@ -283,7 +244,7 @@ class Trainer:
             held_out = max(1, int(len(X) * validation_split))
             validation_data = (X[-held_out:], y[-held_out:])
             X, y = X[:-held_out], y[:-held_out]
-        check_labels(y, self.output_size(X.shape[1:]))  # also checks the feature count
+        self.loss.check_labels(y, self.output_size(X.shape[1:]))  # and X's shape fits the layers
         return X, y, validation_data
 
     def _train_epoch(
@@ -296,34 +257,29 @@ class Trainer:
         rng: np.random.Generator,
         augment: Augmentation | None,
         callbacks: Sequence[Callback],
-        step: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]],
     ) -> dict[str, float]:
         """One pass over the samples in ``order``, ``batch`` at a time; the epoch's mean loss
-        and accuracy. ``step`` runs forward, loss and backward on a batch (see
-        ``_training_step``)."""
+        and accuracy."""
         assert self.loss is not None and self.optimizer is not None
         last_good = self.get_weights()
-        threshold = self.decision_threshold
-        # The arrays themselves: layers update them in place (see layers.Gradients).
-        params = [param for _, param, _ in self.parameters()]
-        grads = [grad for _, _, grad in self.parameters()]
         loss_sum, correct = 0.0, 0
         for index, start in enumerate(range(0, len(order), batch)):
             rows = order[start : start + batch]
             X_batch, y_batch = X[rows], y[rows]
             if augment is not None:
                 X_batch = augment(X_batch, rng)
-            # Forward, loss and backward (forward_backward, here or in shards on threads); then
-            # one optimizer step, unless the loss blew up.
-            loss, scores = step(self.as_batch(X_batch), y_batch)
+            # Forward, loss and backward: every parameter's gradient for this batch.
+            loss, scores = self.forward_backward(self.as_batch(X_batch), y_batch)
             if self._loss_ceiling is None:
                 self._loss_ceiling = BLOW_UP * max(loss, 1.0)
             if not math.isfinite(loss) or loss > self._loss_ceiling:
                 raise self._diverged(epoch, index, loss, last_good)
-            self.optimizer.step(params, grads)
+            # Step: the optimizer moves each parameter against its gradient.
+            parameters = list(self.parameters())
+            self.optimizer.step([p for _, p, _ in parameters], [g for _, _, g in parameters])
             # Metrics.
             loss_sum += loss * len(rows)
-            correct += count_correct(scores, y_batch, threshold)
+            correct += count_correct(scores, y_batch, self.head.threshold)
             for callback in callbacks:
                 callback.on_batch_end(index, {"loss": loss_sum / (start + len(rows))})
         return {"loss": loss_sum / len(order), "accuracy": correct / len(order)}
@@ -347,11 +303,12 @@ class Trainer:
         """Mean loss and accuracy over (X, y), computed in batches: ``{"loss", "accuracy"}``."""
         if self.loss is None:
             raise ValueError("evaluate() needs a loss: call model.compile(loss, optimizer) first.")
-        y = np.asarray(y)
+        X, y = check_inputs(X), np.asarray(y)
         check_lengths(X, y)
         if len(y) == 0:
             raise ValueError("evaluate() received no samples (X has length 0).")
-        threshold = self.decision_threshold
+        self.loss.check_labels(y, self.output_size(X.shape[1:]))
+        threshold = self.head.threshold
         total_loss, correct = 0.0, 0
         for rows, batch in self.batches(X, batch_size):
             scores = self.forward(batch, logits=True)
@@ -364,9 +321,7 @@ class Trainer:
     def forward(self, X: np.ndarray, training: bool = False, *, logits: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(
-        self, dY: np.ndarray, *, logits: bool = False, input_grad: bool = True
-    ) -> np.ndarray:
+    def backward(self, dY: np.ndarray, *, logits: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -390,7 +345,7 @@ class Trainer:
         raise NotImplementedError
 
     @property
-    def decision_threshold(self) -> float:
+    def head(self) -> Head:
         raise NotImplementedError
 
 

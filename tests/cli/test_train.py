@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from barenet import kernels, load_model
+from barenet import engine, load_model
 from tests.helpers import QUICK, invoke, write_digit_csv
 
 
@@ -94,37 +94,30 @@ def test_train_a_small_cnn_with_every_conv_option(tmp_path):
     assert "conv3x3x4-maxpool-conv3x3x8-maxpool-fc16-fc10 with batch norm" in result.stderr
 
 
-@pytest.fixture
-def numpy_kernels_afterwards():
-    """`--kernels` switches the whole process; in-process tests switch back."""
-    yield
-    kernels.use("numpy")
-
-
 SMALL_CNN = ["--train-limit", 600, "--conv", "4,8", "--kernel-size", 3, "--layers", "784,16,10"]
 
 
-def test_numba_kernels_train_the_same_model_but_for_rounding(tmp_path, numpy_kernels_afterwards):
-    """The first convolution's compiled weight gradient sums in another order: weights of about
-    0.1 to 1 differ by a unit in the last place or so (the kernels' own tests check the rest bit
-    for bit)."""
-    pytest.importorskip("numba")
-    for name in ("numpy", "numba"):
+def test_every_engine_trains_the_same_model_but_for_rounding(tmp_path):
+    """`--engine` switches the whole process (the tests' fixture switches back). The engine's
+    sums run in other orders: weights of about 0.1 to 1 differ by a unit in the last place or
+    so (tests/engine checks each method)."""
+    names = ["reference", "numpy", *(["numba"] if engine.default() == "numba" else [])]
+    for name in names:
         out = tmp_path / f"{name}.npz"
-        result = invoke("train", *QUICK, *SMALL_CNN, "--seed", 3, "--kernels", name, "--out", out)
+        result = invoke("train", *QUICK, *SMALL_CNN, "--seed", 3, "--engine", name, "--out", out)
         assert result.exit_code == 0, result.output
-        assert kernels.active() == name
-    ours, theirs = load_model(tmp_path / "numpy.npz"), load_model(tmp_path / "numba.npz")
-    for a, b in zip(ours.layers, theirs.layers, strict=True):
-        for key in a.params:
-            np.testing.assert_allclose(a.params[key], b.params[key], rtol=1e-5, atol=1e-6)
+        assert engine.active() == name
+    reference = load_model(tmp_path / "reference.npz")
+    for name in names[1:]:
+        theirs = load_model(tmp_path / f"{name}.npz")
+        for a, b in zip(reference.layers, theirs.layers, strict=True):
+            for key in a.params:
+                np.testing.assert_allclose(a.params[key], b.params[key], rtol=1e-4, atol=1e-5)
 
 
-def test_numba_kernels_without_numba_say_what_to_install(
-    tmp_path, monkeypatch, numpy_kernels_afterwards
-):
-    monkeypatch.setitem(kernels.KERNELS, "numba", "barenet_no_such_module")
-    result = invoke("train", *QUICK, "--kernels", "numba", "--out", tmp_path / "m.npz")
+def test_the_numba_engine_without_numba_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.importlib.util, "find_spec", lambda name: None)
+    result = invoke("train", *QUICK, "--engine", "numba", "--out", tmp_path / "m.npz")
     assert result.exit_code == 1
     assert 'pip install "barenet[fast]"' in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.npz").exists()

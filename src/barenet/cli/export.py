@@ -9,6 +9,7 @@ import click
 from barenet.cli.common import emit_json, stdout
 from barenet.cli.options import json_option
 from barenet.digits.shipped import open_model
+from barenet.onnx_export import export_onnx
 
 
 @click.command("export")
@@ -19,7 +20,7 @@ def export_command(model_name: str, out: str, as_json: bool) -> None:
     """Write MODEL (cnn, mlp or a model file) to OUT as ONNX (needs barenet[onnx])."""
     model, path = open_model(model_name)
     try:
-        written = model.to_onnx(out)
+        written = export_onnx(model, out)
     except ImportError as error:  # the onnx extra is not installed
         raise click.ClickException(str(error)) from None
     shape = ", ".join(map(str, ("batch", *(model.input_shape or ())))) or "batch, ..."

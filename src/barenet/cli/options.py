@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from barenet import kernels
+from barenet import engine
 from barenet.activations import ACTIVATIONS
 from barenet.augment import NO_AUGMENTATION, augmentation_names
 from barenet.digits.config import TrainConfig, output_names, parse_widths
@@ -92,25 +92,26 @@ def plot_option(default_file: str, help_text: str) -> Decorator:
     )  # fmt: skip
 
 
-def use_kernels(_ctx: Any, _param: Any, value: str) -> str:
-    """Switch to the chosen kernels at once; a missing compiler is a one-line error."""
+def use_engine(_ctx: Any, _param: Any, value: str | None) -> str | None:
+    """Switch to the chosen engine at once; a missing compiler is a one-line error."""
+    if value is None:
+        return None
     try:
-        kernels.use(value)
+        engine.use(value, threads=engine.threads())
     except ImportError as error:
         raise click.ClickException(str(error)) from None
     return value
 
 
-kernels_option = click.option(
-    "--kernels",
-    type=click.Choice(list(kernels.KERNELS)),
-    default="numpy",
-    show_default=True,
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(list(engine.ENGINES)),
+    default=None,
     expose_value=False,
-    callback=use_kernels,
-    help="Run Adam's update, max pooling and convolutions' gradients compiled, and "
-    "convolutions' products in cache-sized blocks ('numba', the fast extra): the same numbers "
-    "(but for rounding), in epochs a quarter to a half shorter (a CNN or a wide MLP).",
+    callback=use_engine,
+    help="What computes the formulas: 'reference' (the textbook's NumPy code alone), 'numpy' "
+    "(with the engine's NumPy techniques) or 'numba' (and compiled kernels, the fast extra); "
+    "the same numbers but for rounding. Default: the fastest installed.",
 )
 
 

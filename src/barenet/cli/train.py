@@ -26,8 +26,8 @@ from barenet.cli.common import (
 )
 from barenet.cli.options import (
     config_from_options,
+    engine_option,
     json_option,
-    kernels_option,
     plot_option,
     training_options,
 )
@@ -70,7 +70,7 @@ def checkpoint_path(out: str | Path) -> Path:
 
 @click.command("train")
 @training_options
-@kernels_option
+@engine_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from barenet import engine
 from barenet.activations import get_activation
 from barenet.augment import get_augmentation
 from barenet.callbacks import Callback, History
@@ -213,7 +214,8 @@ def train(
     started = time.perf_counter()
     interrupted = False
     try:
-        with reproduced(model, config.quirks):
+        threads = config.threads if config.threads is not None else engine.threads()
+        with reproduced(model, config.quirks), engine.using(engine.active(), threads=threads):
             model.fit(
                 data.x_train,
                 data.y_train,
@@ -227,7 +229,6 @@ def train(
                 seed=config.seed,
                 augment=get_augmentation(config.augment),
                 initial_epoch=initial_epoch,
-                threads=config.threads,
             )
     except KeyboardInterrupt:
         interrupted = True

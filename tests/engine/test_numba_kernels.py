@@ -9,10 +9,11 @@ import pytest
 pytest.importorskip("numba")
 
 import barenet as bn
-from barenet import kernels, numba_kernels
-from barenet.conv import rows_to_image
-from barenet.optimizers import CACHE_SIZED
-from barenet.sharding import blas_controller
+from barenet import engine
+from barenet.engine import numba_kernels
+from barenet.engine.conv import rows_to_image
+from barenet.engine.optimizers import CACHE_SIZED
+from barenet.engine.sharding import blas_controller
 
 
 def bits(array):
@@ -22,7 +23,7 @@ def bits(array):
 def adam_run(kernel_name, optimizer, dtype, shapes, steps=5, grad_view=lambda g: g):
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
-    with kernels.using(kernel_name):
+    with engine.using(kernel_name):
         for step in range(steps):
             grads = [grad_view(rng.standard_normal(p.shape).astype(dtype) * 1e-2) for p in params]
             if step % 2:
@@ -69,7 +70,7 @@ def test_fused_adam_declines_what_it_does_not_handle():
 def pool_both_ways(x, pool_size, stride, dy_seed=1):
     results = []
     for name in ("numpy", "numba"):
-        with kernels.using(name):
+        with engine.using(name):
             layer = bn.MaxPool2D(pool_size, stride)
             y = layer.forward(x)
             dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(x.dtype)
@@ -113,7 +114,7 @@ def test_max_pool_spreads_an_infinite_gradient_like_numpy():
     x = small_integers((2, 2, 4, 4), True)
     results = []
     for name in ("numpy", "numba"):
-        with kernels.using(name):
+        with engine.using(name):
             layer = bn.MaxPool2D(2)
             dy = np.zeros(layer.forward(x).shape, np.float32)
             dy[1, 1, 0, 1] = np.inf
@@ -149,7 +150,7 @@ def test_overlapping_windows_run_numpys_code():
 def test_kernels_may_change_between_forward_and_backward():
     x = small_integers((4, 3, 8, 8), True)
     layer = bn.MaxPool2D(2)
-    with kernels.using("numba"):
+    with engine.using("numba"):
         y = layer.forward(x)
     dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
     reference = bn.MaxPool2D(2)
@@ -163,7 +164,7 @@ def input_gradient_both_ways(n, channels, kernel, stride, size, dtype):
     out = (size - kernel) // stride + 1
     dy_rows = rng.standard_normal((n * out * out, 6)).astype(dtype)
     shape = (n, size, size, channels)
-    with kernels.using("numba"):
+    with engine.using("numba"):
         compiled = rows_to_image(dy_rows, weight, shape, stride)
     return rows_to_image(dy_rows, weight, shape, stride), compiled
 
@@ -215,7 +216,7 @@ def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
     the kernels named ``backward`` (the forward's unless given) for the backward pass; BLAS on
     one thread, as in a sharded step (the blocked products decline otherwise)."""
     pytest.importorskip("threadpoolctl")
-    with blas_controller().limit(limits=1, user_api="blas"), kernels.using(kernel_name):
+    with blas_controller().limit(limits=1, user_api="blas"), engine.using(kernel_name):
         layer = bn.Conv2D(x.shape[1], dy.shape[1], 3, stride=stride, padding=padding)
         layer.params = {
             name: np.random.default_rng(4).standard_normal(param.shape).astype(x.dtype)
@@ -224,7 +225,7 @@ def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
         layer.grads = {name: np.zeros_like(param) for name, param in layer.params.items()}
         y = layer.forward(x)
         kept_rows = layer._cols is not None
-    with blas_controller().limit(limits=1, user_api="blas"), kernels.using(backward or kernel_name):
+    with blas_controller().limit(limits=1, user_api="blas"), engine.using(backward or kernel_name):
         dx = layer.backward(dy)
     return [y, dx, layer.grads["weight"], layer.grads["bias"]], kept_rows
 
@@ -296,15 +297,18 @@ def sparse_gradient(rng, shape, share, dtype):
 def conv_backward(kernel_name, x, dy, stride=1, padding=0, bias=True, input_grad=True):
     """A 3x3 convolution's input, weight and bias gradients (no bias gradient without a bias);
     channels-last from 8 input channels."""
-    with kernels.using(kernel_name):
+    with engine.using(kernel_name):
         layer = bn.Conv2D(
             x.shape[1], dy.shape[1], 3, stride=stride, padding=padding, bias=bias,
             rng=np.random.default_rng(4),
         )  # fmt: skip
         layer.astype(x.dtype)
-        layer.needs_input_grad = input_grad
         layer.forward(x)
-        dx = layer.backward(dy)
+        if input_grad:
+            dx = layer.backward(dy)
+        else:  # a first layer: its parameters' gradients alone
+            engine.conv.parameter_gradients(layer, dy)
+            dx = np.empty((0, x.shape[1], 0, 0), x.dtype)
     return [dx, *layer.grads.values()]
 
 
@@ -488,9 +492,9 @@ def train_small_cnn(kernel_name, threads):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((192, 196)).astype(np.float32)
     y = rng.integers(0, 3, 192)
-    with kernels.using(kernel_name):
+    with engine.using(kernel_name, threads=threads):
         model = small_cnn()
-        model.fit(x, y, epochs=2, batch_size=64, verbose=0, seed=0, threads=threads)
+        model.fit(x, y, epochs=2, batch_size=64, verbose=0, seed=0)
     return [p for layer in model.layers for p in layer.params.values()]
 
 

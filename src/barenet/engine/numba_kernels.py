@@ -4,13 +4,13 @@ convolution's parameter gradients; a channels-last convolution's whole backward 
 the non-zero entries alone of its output gradient, when a max pooling after it left few; and,
 beside them, a channels-last convolution's forward product and weight gradient made a block of
 samples at a time, so that its rows stay in the core's cache (NumPy's own copy and BLAS, no
-compiled loop: they only belong with the kernels). Switched on with
-``barenet.kernels.use("numba")``.
+compiled loop: they only belong with the kernels). Handed out by ``barenet.engine`` when the
+numba engine runs.
 
 Each compiled loop but those of ``weight_gradient`` and ``sparse_rows_backward`` computes what
-the NumPy code it replaces computes, operation for operation in the same precision and order (no
-fused multiply-adds, no reassociation), reading and writing each array once instead of once per
-operation. Adam and pooling agree with NumPy bit for bit (but for the sign of a pooling
+the engine's NumPy code it replaces computes, operation for operation in the same precision and
+order (no fused multiply-adds, no reassociation), reading and writing each array once instead of
+once per operation. Adam and pooling agree with NumPy bit for bit (but for the sign of a pooling
 gradient's zeros, see ``_max_pool_backward``).
 ``rows_to_image`` and ``rows_product`` make their matrix products a block of samples at a time,
 and a BLAS may round a product's elements differently for another block shape (OpenBLAS's
@@ -19,8 +19,8 @@ Haswell kernels do, by a unit in the last place; its SkylakeX kernels do not);
 product's. ``weight_gradient`` is a product of its own: its dot products are summed in vector
 lanes, in another order than BLAS's; ``sparse_rows_backward`` sums entry by entry, leaving out
 the terms whose gradient is zero. Those three differ from NumPy's gradients by rounding. The
-loops are ``nogil``: threads sharing a batch (``barenet.sharding``) run them at the same time. A
-kernel declines what it does not handle (a dtype other than float32/float64, an unusual
+loops are ``nogil``: threads sharing a batch (``barenet.engine.sharding``) run them at the same
+time. A kernel declines what it does not handle (a dtype other than float32/float64, an unusual
 layout): ``adam`` and ``weight_gradient`` answer False, the others None, and the caller then
 runs its NumPy code.
 
@@ -36,24 +36,25 @@ from typing import Any
 import numba
 import numpy as np
 
-from barenet.conv import kernel_rows, output_size, row_windows
-from barenet.sharding import blas_on_one_thread
+from barenet.conv import output_size
+from barenet.engine.conv import kernel_rows, row_windows
+from barenet.engine.sharding import blas_on_one_thread
 
 FLOATS = (np.float32, np.float64)
 jit: Any = numba.njit(nogil=True, cache=True, error_model="numpy")
 
 
 @jit
-def _adam(p, g, m, v, beta1, beta2, eps, step_size, offset):
+def _adam(p, g, m, v, beta1, beta2, one_minus_beta1, one_minus_beta2, c1, c2, lr, eps, offset):
     for i in range(p.size):
         gradient = g[i]
-        first = m[i] * beta1 + gradient
-        first = first + offset - offset  # flush_to_zero, as in optimizers.py
+        first = beta1 * m[i] + one_minus_beta1 * gradient
+        first = first + offset - offset  # flush_to_zero, as in engine/optimizers.py
         m[i] = first
-        second = v[i] * beta2 + gradient * gradient
+        second = beta2 * v[i] + one_minus_beta2 * (gradient * gradient)
         second = second + offset - offset
         v[i] = second
-        p[i] -= first / (np.sqrt(second) + eps) * step_size
+        p[i] -= lr * (first / c1) / (np.sqrt(second / c2) + eps)
 
 
 def adam(
@@ -61,15 +62,18 @@ def adam(
     grad: np.ndarray,
     m: np.ndarray,
     v: np.ndarray,
-    constants: tuple[float, float, float, float],
+    constants: tuple[float, ...],
     flush_offset: np.floating | None,
 ) -> bool:
-    """Adam's update of ``Adam.update`` in one pass: ``M = beta1 M + g``, ``V = beta2 V + g^2``
-    (each flushed to zero below the normal range), ``p -= M / (sqrt(V) + eps) * step_size``.
+    """Adam's update (``barenet.optimizers.Adam.update``) in one pass over memory:
+    ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2`` (each flushed to zero
+    below the normal range), ``p -= lr * (m / c1) / (sqrt(v / c2) + eps)``.
 
-    ``constants`` is ``(beta1, beta2, eps, step_size)``, rounded to the parameter's dtype here as
-    NumPy rounds them. All four arrays must share shape, dtype (float32 or float64) and be
-    contiguous; otherwise nothing happens and the answer is False."""
+    ``constants`` is ``(beta1, beta2, 1 - beta1, 1 - beta2, c1, c2, lr, eps)`` with the bias
+    corrections ``c1 = 1 - beta1^t``, ``c2 = 1 - beta2^t``; each is rounded to the parameter's
+    dtype here, as NumPy rounds a Python number it combines with an array. All four arrays must
+    share shape, dtype (float32 or float64) and be contiguous; otherwise nothing happens and the
+    answer is False."""
     arrays = (param, grad, m, v)
     dtype = param.dtype
     if (
@@ -88,7 +92,7 @@ def adam(
 @jit
 def _max_pool_forward(x, k, s, row_choice, y, col_choice):
     """Down the rows first (every column's best of ``k`` rows), then along those rows' columns:
-    the order of ``MaxPool2D._max_along``, whose ties and NaNs this follows (the first of equal
+    the order of ``engine.pooling._max_along``, whose ties and NaNs this follows (the first of equal
     values wins; a NaN wins and stays)."""
     planes, channels, _, width = x.shape
     out_height, out_width = y.shape[2], y.shape[3]
@@ -238,7 +242,7 @@ def max_pool_backward(
 @jit
 def _row2im(rows, image, k, s, out_height, out_width):
     """Add every row's window back onto ``image`` offset by offset, the order in which
-    ``conv.rows_to_image`` adds its products, so each pixel sums in the same order."""
+    ``engine.conv.rows_to_image`` adds its products, so each pixel sums in the same order."""
     n, _, _, channels = image.shape
     for i in range(k):
         for j in range(k):
@@ -575,7 +579,7 @@ def sparse_rows_backward(
     return weight_grad, bias_grad, dx if input_grad else None
 
 
-# What ``barenet.kernels.compiled(name)`` hands out once ``use("numba")`` is called.
+# What ``barenet.engine.state.compiled(name)`` hands out while the numba engine runs.
 KERNELS: dict[str, Callable[..., Any]] = {
     "adam": adam,
     "max_pool_forward": max_pool_forward,

@@ -6,10 +6,23 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet import sharding
-from barenet.sharding import AllReduce, ShardedStep, blas_controller
+from barenet.engine import sharding
+from barenet.engine.sharding import AllReduce, ShardedStep, blas_controller
+from barenet.engine.training import gradients
 
 pytest.importorskip("threadpoolctl")
+
+
+def fit(model, X, y, threads, **options):
+    """``model.fit`` with each batch shared among ``threads`` threads (the numpy engine)."""
+    with bn.engine.using("numpy", threads=threads):
+        return model.fit(X, y, **options)
+
+
+def one_step(model, shards, X, y):
+    """One sharded forward, loss and backward of (X, y)."""
+    with bn.engine.using("numpy"):
+        return ShardedStep(model, shards, gradients)(model, X, y)
 
 
 def _cnn(dtype="float64", dropout=0.0, seed=0):
@@ -48,12 +61,12 @@ def test_sharded_gradients_are_the_whole_batch_gradients(samples, threads):
     smaller than the shards (3 samples: one thread)."""
     X, y = _data(samples)
     model = _cnn()
-    loss, scores = model.forward_backward(X, y)
+    with bn.engine.using("numpy", threads=1):
+        loss, scores = model.forward_backward(X, y)
     expected = _gradients(model)
     running = [value.copy() for _, value in model.buffers()]
     model = _cnn()  # the same initial weights
-    with ShardedStep(model, threads, blas_controller()) as step:
-        sharded_loss, sharded_scores = step(X, y)
+    sharded_loss, sharded_scores = one_step(model, threads, X, y)
     assert sharded_loss == pytest.approx(loss, rel=1e-12)
     np.testing.assert_allclose(sharded_scores, scores, rtol=1e-12, atol=1e-12)
     for ours, theirs in zip(_gradients(model), expected, strict=True):
@@ -66,8 +79,8 @@ def test_sharded_gradients_are_the_whole_batch_gradients(samples, threads):
 def test_fit_with_threads_trains_as_one_thread_does():
     X, y = _data(64)
     one, two = _cnn(), _cnn()
-    one.fit(X, y, epochs=2, batch_size=16, seed=0, verbose=0, threads=1)
-    two.fit(X, y, epochs=2, batch_size=16, seed=0, verbose=0, threads=2)
+    fit(one, X, y, 1, epochs=2, batch_size=16, seed=0, verbose=0)
+    fit(two, X, y, 2, epochs=2, batch_size=16, seed=0, verbose=0)
     for ours, theirs in zip(two.get_weights(), one.get_weights(), strict=True):
         np.testing.assert_allclose(
             ours, theirs, rtol=1e-8, atol=1e-9
@@ -80,7 +93,7 @@ def test_the_same_seed_gives_the_same_sharded_run_with_dropout():
     runs = []
     for _ in range(2):
         model = _cnn(dtype="float32", dropout=0.5)
-        model.fit(X, y, epochs=2, batch_size=32, seed=7, verbose=0, threads=3)
+        fit(model, X, y, 3, epochs=2, batch_size=32, seed=7, verbose=0)
         runs.append(model.get_weights())
     for ours, theirs in zip(*runs, strict=True):
         np.testing.assert_array_equal(ours, theirs)
@@ -89,9 +102,10 @@ def test_the_same_seed_gives_the_same_sharded_run_with_dropout():
 def test_replicas_draw_their_own_dropout_masks():
     X, y = _data(32)
     model = _cnn(dropout=0.5)
-    with ShardedStep(model, 2, blas_controller()) as step:
-        step(X, y)
-        masks = [replica.layers[10]._mask for replica in step.replicas]
+    with bn.engine.using("numpy"):
+        step = ShardedStep(model, 2, gradients)
+        step(model, X, y)
+    masks = [model.layers[10]._mask, step.replicas[0].layers[10]._mask]
     assert masks[0].shape == masks[1].shape == (16, 8)
     assert not np.array_equal(masks[0], masks[1])
 
@@ -107,6 +121,7 @@ def test_a_failing_shard_raises_its_error_and_the_step_works_again():
             return super().forward(x, training)
 
     rng = np.random.default_rng(0)
+    bn.engine.allow_sharding(FailsOnThree)
     model = bn.Sequential(
         [bn.Dense(4, 5, rng=rng), bn.BatchNorm1d(5), FailsOnThree(), bn.BatchNorm1d(5)]
     ).compile("mse", "sgd")
@@ -114,12 +129,13 @@ def test_a_failing_shard_raises_its_error_and_the_step_works_again():
     outcome = {}
 
     def run():
-        with ShardedStep(model, 2, blas_controller()) as step:
+        with bn.engine.using("numpy"):
+            step = ShardedStep(model, 2, gradients)
             try:
-                step(X[:7], y[:7])  # shards of 4 and 3
+                step(model, X[:7], y[:7])  # shards of 4 and 3
             except RuntimeError as error:
                 outcome["error"] = str(error)
-            outcome["next"] = step(X, y)  # shards of 4 and 4
+            outcome["next"] = step(model, X, y)  # shards of 4 and 4
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
@@ -149,20 +165,20 @@ def test_sharded_training_stops_on_divergence():
     X, y = _data(64)
     model = _cnn().compile("cross_entropy", bn.SGD(learning_rate=1e9))
     with pytest.raises(bn.TrainingDiverged):
-        model.fit(X, y, epochs=3, batch_size=32, verbose=0, threads=2)
+        fit(model, X, y, 2, epochs=3, batch_size=32, verbose=0)
 
 
 def test_threads_none_shards_only_networks_with_a_convolution(monkeypatch):
     monkeypatch.setattr(sharding, "usable_cores", lambda: 4)
-    controller = blas_controller()
     monkeypatch.setattr(sharding, "blas_threads", lambda controller: 3)
     mlp = bn.Sequential([bn.Flatten(), bn.Dense(64, 3), bn.Softmax()])
-    assert sharding.choose_threads(mlp, 128, controller) == 1
+    assert sharding.shards_for(mlp, 128) == 1
     cnn = _cnn()
-    assert sharding.choose_threads(cnn, 128, controller) == 3  # as many as BLAS may use
-    assert sharding.choose_threads(cnn, 64, controller) == 2  # shards of 32 samples at least
-    assert sharding.choose_threads(cnn, 16, controller) == 1
-    assert sharding.choose_threads(cnn, 128, None) == 1  # no threadpoolctl: no sharding
+    assert sharding.shards_for(cnn, 128) == 3  # as many as BLAS may use
+    assert sharding.shards_for(cnn, 64) == 2  # shards of 32 samples at least
+    assert sharding.shards_for(cnn, 16) == 1
+    monkeypatch.setattr(sharding, "blas_controller", lambda: None)
+    assert sharding.shards_for(cnn, 128) == 1  # no threadpoolctl: no sharding
 
 
 def test_blas_on_one_thread_asks_the_libraries_now(monkeypatch):
@@ -189,26 +205,26 @@ class Centering(bn.layers.Layer):
 def test_a_layer_that_is_not_shardable_keeps_training_on_one_thread():
     model = bn.Sequential([bn.Reshape((1, 4, 4)), bn.Conv2D(1, 2, 3), bn.Flatten(), Centering()])
     assert sharding.unshardable_layers(model) == ["Centering"]
-    assert sharding.choose_threads(model, 128, blas_controller()) == 1
+    assert sharding.shards_for(model, 128) == 1
     model.compile("mse", "sgd")
     X, y = np.zeros((8, 16), np.float32), np.zeros((8, 8))
-    with pytest.raises(ValueError, match="cannot split a batch through Centering: use threads=1"):
-        model.fit(X, y, epochs=1, verbose=0, threads=2)
+    with pytest.raises(ValueError, match="through Centering: use one thread"):
+        fit(model, X, y, 2, epochs=1, verbose=0)
 
 
 def test_threads_must_be_a_positive_integer_and_need_threadpoolctl(monkeypatch):
     X, y = _data(16)
     with pytest.raises(ValueError, match="positive integer threads. Received: 0"):
-        _cnn().fit(X, y, epochs=1, verbose=0, threads=0)
-    monkeypatch.setattr("barenet.training.blas_controller", lambda: None)
-    with pytest.raises(ValueError, match=r"fit\(threads=2\) needs the threadpoolctl package"):
-        _cnn().fit(X, y, epochs=1, verbose=0, threads=2)
-    _cnn().fit(X, y, epochs=1, verbose=0)  # threads=None: one thread, no error
+        bn.engine.use("numpy", threads=0)
+    monkeypatch.setattr(sharding, "blas_controller", lambda: None)
+    with pytest.raises(ValueError, match=r"among 2 threads needs the threadpoolctl package"):
+        fit(_cnn(), X, y, 2, epochs=1, verbose=0)
+    fit(_cnn(), X, y, None, epochs=1, verbose=0)  # threads=None: one thread, no error
 
 
 def test_a_replica_shares_the_parameters_and_nothing_else():
     model = _cnn(dropout=0.5)
-    twin = model.replica()
+    twin = sharding.replica(model)
     for (name, param, grad), (_, twin_param, twin_grad) in zip(
         model.parameters(), twin.parameters(), strict=True
     ):
@@ -226,9 +242,9 @@ def test_a_quirk_is_trained_in_every_shard():
     one, two = _cnn(), _cnn()
     for model, threads in ((one, 1), (two, 2)):
         with reproduced(model, ["relu-derivative-above-1"]):
-            model.fit(X, y, epochs=1, batch_size=32, seed=0, verbose=0, threads=threads)
+            fit(model, X, y, threads, epochs=1, batch_size=32, seed=0, verbose=0)
     plain = _cnn()
-    plain.fit(X, y, epochs=1, batch_size=32, seed=0, verbose=0, threads=1)
+    fit(plain, X, y, 1, epochs=1, batch_size=32, seed=0, verbose=0)
     for ours, theirs in zip(two.get_weights(), one.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-9)
     quirked_and_plain = zip(one.get_weights(), plain.get_weights(), strict=True)
