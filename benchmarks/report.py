@@ -7,7 +7,14 @@ from typing import Any
 
 from to_99 import median_epochs
 
-COLUMNS = ("barenet", "barenet + numba", "PyTorch", "scikit-learn", "per-sample loop")
+COLUMNS = (
+    "barenet",
+    "barenet + numba",
+    "barenet (reference)",
+    "PyTorch",
+    "scikit-learn",
+    "per-sample loop",
+)
 
 
 def _blas_line(blas: list[dict[str, Any]]) -> str:
@@ -56,13 +63,14 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "",
         "| network | matmul limit | "
         + " | ".join(COLUMNS)
-        + " | barenet / PyTorch | barenet + numba / PyTorch |",
-        "|---|---|" + "---|" * len(COLUMNS) + "---|---|",
+        + " | barenet / PyTorch | barenet + numba / PyTorch | reference / PyTorch |",
+        "|---|---|" + "---|" * len(COLUMNS) + "---|---|---|",
     ]
     for network in results["networks"]:
         rows = {row["contender"]: row for row in network["rows"]}
         cells = [f"{rows[c]['median_seconds']:.2f}" if c in rows else "-" for c in COLUMNS]
-        ratios = [_ratio(rows, ours, "PyTorch") for ours in ("barenet", "barenet + numba")]
+        ours = ("barenet", "barenet + numba", "barenet (reference)")
+        ratios = [_ratio(rows, name, "PyTorch") for name in ours]
         limit = network["flops"] / (peak * 1e9)
         lines.append(
             f"| {_network_name(network['layers'])} | {limit:.2f} | "
@@ -165,10 +173,12 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         f"## CNN: {cnn['architecture']}",
         "",
         "Batch 128, Adam at 1e-3, float32, no padding, same turn-taking as above "
-        f"(1 warm-up epoch, then {cnn['epochs']} timed). barenet's Conv2D is im2col (im2row with "
-        "8 channels or more) + one matrix product, and its recipe pools before the ReLU (the "
-        "same function, see `build_model`); `fit` shares each batch among threads, one per "
-        "core, each with one-thread BLAS (`barenet.sharding`). PyTorch uses its oneDNN "
+        f"(1 warm-up epoch, then {cnn['epochs']} timed). barenet's Conv2D is im2col + one matrix "
+        "product (the engine: im2row with 8 channels or more), and its recipe pools before the "
+        "ReLU (the same function, see `build_model`); the engine shares each batch among "
+        "threads, one per core, each with one-thread BLAS (`barenet.engine.sharding`); "
+        '"barenet CNN" is the `numpy` engine, "+ numba" the `numba` one (the default with '
+        'the `fast` extra), "(reference)" the textbook alone. PyTorch uses its oneDNN '
         "convolutions with 2 threads. Prediction: the 10,000 test images (barenet's `predict`, batches of 1,000 "
         "for PyTorch), median of 5. Time to 99%: training seconds, the warm-up epoch included, "
         "until the test accuracy (checked after every epoch, not timed) first reaches 99.0%: "
@@ -202,12 +212,13 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
             )
         shared = setting.get("threads")
         threads = f"; barenet's batches shared by {shared} threads" if shared else ""
-        for ours in ("barenet CNN", "barenet CNN + numba"):
+        for ours in ("barenet CNN", "barenet CNN + numba", "barenet CNN (reference)"):
             if ours in rows:
                 ratios.append(
                     f"- {ours}, {setting['label']} ({_blas_line(setting['blas'])}{threads}): "
                     f"training {_ratio(rows, ours, 'PyTorch CNN')}, prediction "
-                    f"{_ratio(rows, ours, 'PyTorch CNN', 'predict_seconds')} (targets <= 1.0)."
+                    f"{_ratio(rows, ours, 'PyTorch CNN', 'predict_seconds')} "
+                    + ("(no target)." if "reference" in ours else "(targets <= 1.0).")
                 )
     return [*lines, "", "barenet / PyTorch:", "", *ratios]
 
@@ -339,18 +350,18 @@ def _shared_step(profile: dict[str, Any]) -> str:
         return ""
     return (
         f"; with each batch shared by {profile['threads']} threads (fit's default here, "
-        f"`barenet.sharding`; the layer times below are the one-thread step's): "
+        f"`barenet.engine.sharding`; the layer times below are the one-thread step's): "
         f"**{profile['shared_step_ms']:.1f} ms**"
     )
 
 
 def _profile_numba(profile: dict[str, Any]) -> list[str]:
-    """The same steps with ``barenet.kernels.use("numba")``, when it was measured."""
+    """The same steps with ``barenet.engine.use("numba")``, when it was measured."""
     if "numba" not in profile:
         return []
     numba = profile["numba"]
     return [
-        'With the numba kernels (`barenet.kernels.use("numba")`: Adam\'s update, max pooling, '
+        'With the numba engine (`barenet.engine.use("numba")`: Adam\'s update, max pooling, '
         "the first convolution's weight gradient compiled; the second one's forward product a "
         "block of samples at a time, and its backward pass a compiled loop over the non-zero "
         "entries of its output gradient, which the max pooling after it leaves few): one thread "

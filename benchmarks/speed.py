@@ -55,6 +55,15 @@ def with_numba(
     return [Worker(contender, layers, env=env, label=label or f"{contender} + numba")]
 
 
+def with_reference(
+    contender: str, layers: Sequence[int], env: dict[str, str | None] | None = None
+) -> list[Worker]:
+    """``contender`` (a barenet one) on the textbook alone, the "reference" engine: reported
+    beside the others, with no target."""
+    env = {**(env or {}), ENGINE_VARIABLE: "reference"}
+    return [Worker(contender, layers, env=env, label=f"{contender} (reference)")]
+
+
 def training_flops(layers: Sequence[int], samples: int = SAMPLES) -> float:
     """FLOPs of one training epoch: per layer 2*in*out each for the forward product, the weight
     gradient and (except the first layer, whose input needs none) the input gradient."""
@@ -251,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["networks"] = []
     for layers in ARCHITECTURES:
         contenders: list[str | Worker] = ["barenet", *with_numba("barenet", layers)]
+        contenders += with_reference("barenet", layers)
         contenders += ["PyTorch"] * have_torch + ["scikit-learn"] * have_sklearn
         if layers == ARCHITECTURES[0]:
             contenders += ["per-sample loop", "barenet batch_size=1"]
@@ -325,6 +335,8 @@ def measure_cnn(epochs: int) -> dict[str, Any]:
     settings = []
     for label, env in (("as is", {}), (flipped_label, flipped), ("AVX2 only", WITHOUT_AVX512)):
         workers = [Worker("barenet CNN", (), env=env), *with_numba("barenet CNN", (), env)]
+        if not env:  # the textbook alone, once: as the machine is
+            workers += with_reference("barenet CNN", ())
         workers.append(Worker("PyTorch CNN", (), env=env))
         print(f"CNN ({label}): {', '.join(w.name for w in workers)}", flush=True)
         blas, threads = workers[0].ask("blas"), workers[0].ask("threads")

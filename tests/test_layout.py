@@ -115,6 +115,15 @@ def area(module: str) -> str:
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in RANKS) else "library"
 
 
+def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function, its docstring left out."""
+    lines = node.end_lineno - node.lineno + 1
+    if ast.get_docstring(node) is not None:
+        docstring = node.body[0]
+        lines -= docstring.end_lineno - docstring.lineno + 1
+    return lines
+
+
 @pytest.fixture(scope="module")
 def barenet_modules() -> dict[str, ast.Module]:
     return modules(SOURCE)
@@ -204,10 +213,7 @@ def test_every_function_fits_a_screen(barenet_modules):
         for node in ast.walk(tree):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            lines = node.end_lineno - node.lineno + 1
-            if ast.get_docstring(node) is not None:
-                docstring = node.body[0]
-                lines -= docstring.end_lineno - docstring.lineno + 1
+            lines = code_lines(node)
             if lines > LINES_PER_FUNCTION:
                 long.append(f"{name}.{node.name}: {lines} lines")
     assert long == []
@@ -226,3 +232,20 @@ def test_every_library_module_has_its_test_module(barenet_modules):
 def test_every_sub_package_has_its_test_folder():
     missing = [name for name in RANKS if not (ROOT / "tests" / name / "__init__.py").is_file()]
     assert missing == []
+
+
+TEXTBOOK_METHODS = {"forward", "backward", "update"}
+TEXTBOOK_METHOD_LINES = 30  # a formula a learner reads at one glance
+
+
+def test_every_textbook_forward_backward_and_update_fits_thirty_lines(barenet_modules):
+    long = []
+    for name, tree in barenet_modules.items():
+        if area(name) != "library":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name in TEXTBOOK_METHODS:
+                lines = code_lines(node)
+                if lines > TEXTBOOK_METHOD_LINES:
+                    long.append(f"{name}.{node.name}: {lines} lines")
+    assert long == []

@@ -58,6 +58,14 @@ class Optimizer(Configurable):
             params: the parameters, in the same order at every step.
             grads: ``grads[i]`` is dLoss/d``params[i]`` for the current batch.
         """
+        learning_rate = self.current_learning_rate()
+        for param, grad, state in zip(params, grads, self.states(params), strict=True):
+            self.update(param, grad, state, learning_rate)
+        self.iterations += 1
+
+    def states(self, params: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """The state of each parameter, made at the first step (``init_state``); ValueError for
+        a list of another length than the first step's."""
         if self._state is None:
             self._state = [self.init_state(p) for p in params]
         elif len(self._state) != len(params):
@@ -65,10 +73,7 @@ class Optimizer(Configurable):
                 f"{type(self).__name__} was set up for {len(self._state)} parameters and now "
                 f"received {len(params)}. Use a new optimizer for a different model."
             )
-        learning_rate = self.current_learning_rate()
-        for param, grad, state in zip(params, grads, self._state, strict=True):
-            self.update(param, grad, state, learning_rate)
-        self.iterations += 1
+        return self._state
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state this optimizer keeps for ``param`` (velocity, moments), made at the first

@@ -85,16 +85,10 @@ def _cache_sized(
 def step(self: Optimizer, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
     """``Optimizer.step``: the engine's update for barenet's own optimizers (in cache-sized
     slices, with scratch arrays kept from step to step), the class's ``update`` for others."""
-    if self._state is None:
-        self._state = [self.init_state(p) for p in params]
-    elif len(self._state) != len(params):
-        raise ValueError(
-            f"{type(self).__name__} was set up for {len(self._state)} parameters and now "
-            f"received {len(params)}. Use a new optimizer for a different model."
-        )
     learning_rate = self.current_learning_rate()
     update = UPDATES.get(type(self))
-    for index, (param, grad, state) in enumerate(zip(params, grads, self._state, strict=True)):
+    states = self.states(params)
+    for index, (param, grad, state) in enumerate(zip(params, grads, states, strict=True)):
         if update is None:
             self.update(param, grad, state, learning_rate)
             continue
