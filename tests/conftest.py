@@ -4,6 +4,14 @@ import pytest
 import barenet as bn
 
 
+@pytest.fixture(params=["reference", "engine"])
+def wing(request):
+    """Runs a test on the textbook alone, then on the default engine."""
+    name = "reference" if request.param == "reference" else bn.engine.default()
+    with bn.engine.using(name):
+        yield request.param
+
+
 @pytest.fixture(autouse=True)
 def _engine_as_it_was():
     """Each test leaves the engine (and its threads) as it found it."""

@@ -7,6 +7,9 @@ import pytest
 import barenet as bn
 from barenet.activations import log_softmax, logsumexp, sigmoid, softmax
 
+# Every test here runs on the textbook alone and on the default engine.
+pytestmark = pytest.mark.usefixtures("wing")
+
 
 def test_sigmoid_never_overflows_and_matches_the_formula():
     x = np.array([-1000.0, -5.0, 0.0, 5.0, 1000.0])

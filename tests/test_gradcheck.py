@@ -7,6 +7,9 @@ import barenet as bn
 from barenet.activations import softmax
 from barenet.gradcheck import numerical_gradient, relative_error
 
+# Every test here runs on the textbook alone and on the default engine.
+pytestmark = pytest.mark.usefixtures("wing")
+
 TOLERANCE = 1e-6
 
 

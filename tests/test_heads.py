@@ -35,7 +35,10 @@ def test_the_model_decides_its_head_at_compile_and_when_a_last_layer_is_added():
 def test_probabilities_of_each_kind_of_output():
     scores = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
     np.testing.assert_allclose(Head().probabilities(scores).sum(axis=1), 1.0)
-    squashed = Head("tanh").probabilities(np.array([[0.9, -0.2, 0.1], [-0.5, -0.1, -0.9]]))
-    np.testing.assert_allclose(squashed, [[0.9, 0.0, 0.1], [1 / 3, 1 / 3, 1 / 3]])
+    outputs = np.array([[0.9, -0.2, 0.1], [-0.5, -0.1, -0.9]])
+    squashed = Head("tanh").probabilities(outputs)  # (y + 1) / 2, then each row over its sum
+    moved = (outputs + 1) / 2
+    np.testing.assert_allclose(squashed, moved / moved.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(squashed.argmax(axis=1), outputs.argmax(axis=1))
     softmax_rows = np.array([[0.2, 0.8]])
     assert Head("softmax").probabilities(softmax_rows) is softmax_rows

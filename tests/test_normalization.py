@@ -5,6 +5,9 @@ import pytest
 
 import barenet as bn
 
+# Every test here runs on the textbook alone and on the default engine.
+pytestmark = pytest.mark.usefixtures("wing")
+
 TOLERANCE = 1e-6
 
 

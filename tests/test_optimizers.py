@@ -6,6 +6,9 @@ import pytest
 import barenet as bn
 from barenet.schedules import StepDecay
 
+# Every test here runs on the textbook alone and on the default engine.
+pytestmark = pytest.mark.usefixtures("wing")
+
 
 def run_steps(optimizer, grads, start=(1.0, -2.0)):
     param = np.array(start)
@@ -104,18 +107,19 @@ def test_optimizer_follows_a_schedule():
 
 
 @pytest.mark.parametrize(
-    "optimizer",
+    "make",
     [
-        bn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
-        bn.Adam(1e-3, weight_decay=1e-3, decoupled_weight_decay=True),
-        bn.AdamW(2e-3),
-        bn.RMSprop(0.01, rho=0.8),
+        lambda: bn.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+        lambda: bn.Adam(1e-3, weight_decay=1e-3, decoupled_weight_decay=True),
+        lambda: bn.AdamW(2e-3),
+        lambda: bn.RMSprop(0.01, rho=0.8),
     ],
-    ids=lambda optimizer: type(optimizer).__name__,
+    ids=["SGD", "Adam", "AdamW", "RMSprop"],
 )
-def test_an_optimizer_and_its_state_round_trip(optimizer, rng):
+def test_an_optimizer_and_its_state_round_trip(make, rng):
     from barenet.optimizers import describe_optimizer, optimizer_from_description
 
+    optimizer = make()
     params = [rng.normal(size=(3, 2)), rng.normal(size=4)]
     for _ in range(3):
         optimizer.step(params, [rng.normal(size=(3, 2)), rng.normal(size=4)])

@@ -6,6 +6,9 @@ import pytest
 import barenet as bn
 from tests.helpers import blobs, small_model
 
+# Every test here runs on the textbook alone and on the default engine.
+pytestmark = pytest.mark.usefixtures("wing")
+
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
 

@@ -254,9 +254,8 @@ class MaxPool2D(_Pool2D):
     """The largest value in each ``pool_size x pool_size`` window; its gradient goes to that one
     input alone (``dx = dy`` at the window's maximum, 0 elsewhere).
 
-    On a tie the leftmost column wins, then the top row: any one of the tied inputs gives a
-    valid gradient, and this is the order in which barenet's engine reduces a window (down the
-    rows of each column, then across the columns), so both send the gradient to the same input.
+    On a tie the leftmost column wins, then the top row (any one of the tied inputs gives a
+    valid gradient; this rule is barenet's, and its engine keeps it).
 
     Shape:
         - Input: ``(N, C, H, W)``

@@ -21,7 +21,7 @@ from barenet.activations import Softmax, log_softmax, logsumexp
 from barenet.layers import Layer
 from barenet.losses import CrossEntropy
 
-if TYPE_CHECKING:  # model.py exports ensembles to ONNX through onnx_export, which imports this
+if TYPE_CHECKING:  # model.py never imports this module; ensemble() only builds a Sequential
     from barenet.model import Sequential
 
 

@@ -42,15 +42,16 @@ class Head:
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, C)``, rows summing to 1, from the last layer's outputs.
 
-        Softmax outputs already are; raw scores go through softmax; sigmoid and tanh outputs
-        (trained towards the 0/1 targets, as the tutorials' MSE nets are) are clipped to [0, 1]
-        and divided by their row's sum (a row of zeros becomes uniform).
+        Softmax outputs already are; raw scores go through softmax; sigmoid outputs, and tanh
+        outputs moved to [0, 1] by ``(y + 1) / 2``, are divided by their row's sum (a row of
+        zeros becomes uniform). Each keeps the order of a row, so the most probable class is
+        the largest output, as ``predict_classes`` has it.
         """
         if self.squash == "softmax":
             return outputs
         if self.squash is None:
             return softmax(outputs)
-        scores = np.clip(outputs, 0, 1)
+        scores = (outputs + 1) / 2 if self.squash == "tanh" else outputs
         totals = scores.sum(axis=1, keepdims=True)
         uniform = np.full_like(scores, 1.0 / scores.shape[1])
         return np.divide(scores, totals, out=uniform, where=totals > 0)

@@ -9,7 +9,6 @@ only the shapes, and calling a loss, ``loss(y_pred, y_true)``, checks both.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -56,17 +55,15 @@ def check_targets(y_pred: np.ndarray, y_true: np.ndarray) -> None:
         check_labels(y_true, y_pred.shape[1])  # raises, saying which shapes it takes
 
 
-@functools.lru_cache(maxsize=8)
-def _identity(classes: int, dtype: np.dtype) -> np.ndarray:
-    identity = np.eye(classes, dtype=dtype)
-    identity.flags.writeable = False  # shared between calls
-    return identity
-
-
 def targets_as_rows(y_true: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
-    """Integer class ids -> one-hot rows ``(N, C)``; rows pass through (cast to ``dtype``)."""
+    """Integer class ids -> one-hot rows ``(N, C)``; rows pass through (cast to ``dtype``).
+
+    The ids' range is ``check_labels``'s business, done once where they enter (``fit``,
+    ``evaluate``, or calling a loss)."""
     if y_true.ndim == 1:
-        return _identity(classes, np.dtype(dtype))[y_true]  # row i of I is the one-hot of i
+        if not np.issubdtype(y_true.dtype, np.integer):
+            check_labels(y_true, classes)  # raises, saying that class ids are integers
+        return np.eye(classes, dtype=dtype)[y_true]  # row i of the identity is the one-hot of i
     return y_true.astype(dtype, copy=False)
 
 
@@ -80,7 +77,8 @@ class Loss(Configurable):
     name = "loss"  # the key of this loss in LOSSES, saved in model files
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        """The loss of a batch, averaged over its samples.
+        """The loss of a batch, averaged over its samples. The labels' values are taken as
+        checked (``fit`` and ``evaluate`` check them once; calling the loss checks them).
 
         Shape:
             - y_pred: ``(N, C)``, the model's outputs.

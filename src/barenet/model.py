@@ -17,7 +17,7 @@ from barenet.callbacks import History
 from barenet.configurable import lookup
 from barenet.heads import Head, decide_head
 from barenet.layers import Dense, Flatten, Layer, Rescaling, Reshape
-from barenet.losses import LOSSES, Loss
+from barenet.losses import LOSSES
 from barenet.optimizers import describe_optimizer, optimizer_from_description, upgrade_state
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
 from barenet.training import Trainer, check_inputs
@@ -55,10 +55,9 @@ class Sequential(Trainer):
     def __init__(self, layers: Sequence[Layer] | None = None, *, dtype: str = "float32") -> None:
         if str(dtype) not in DTYPES:
             raise ValueError(f"Sequential expected dtype in {DTYPES}. Received: dtype={dtype!r}")
-        self.layers: list[Layer] = []
-        self._head = Head()
         super().__init__()
         self.dtype = np.dtype(dtype)
+        self.layers: list[Layer] = []
         self.metadata: dict[str, Any] = {}  # free-form: preset, preprocessing, metrics ...
         for layer in layers or ():
             self.add(layer)
@@ -68,25 +67,14 @@ class Sequential(Trainer):
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.add expected a Layer. Received: {layer!r}")
         self.layers.append(layer.astype(self.dtype))
-        self._head = decide_head(layer, self.loss)
         return self
 
     @property
-    def loss(self) -> Loss | None:
-        """The loss that ``compile`` chose (None before)."""
-        return self._loss
-
-    @loss.setter
-    def loss(self, loss: Loss | None) -> None:
-        self._loss = loss
-        self._head = decide_head(self.layers[-1] if self.layers else None, loss)
-
-    @property
     def head(self) -> Head:
-        """What the outputs mean (``barenet.heads``), decided when the loss is chosen or a last
-        layer is added: whether the last layer is fused into the loss, how outputs become
-        probabilities, and a single output's threshold."""
-        return self._head
+        """What the outputs mean (``barenet.heads``): whether the last layer is fused into the
+        loss, how outputs become probabilities, and a single output's threshold; decided by one
+        rule from the last layer and the loss that ``compile`` chose."""
+        return decide_head(self.layers[-1] if self.layers else None, self.loss)
 
     # -- the two passes ---------------------------------------------------------------------
 
@@ -201,19 +189,33 @@ class Sequential(Trainer):
         """Convert a batch to the model's dtype (no copy when it already is).
 
         Integer pixels stay integers when the first layer that computes is a ``Rescaling``: it
-        converts and scales them in one pass (the 10,000 MNIST test images through 784-128-64-10:
-        12.0 -> 10.2 ms), with the same result."""
+        converts and scales them in one pass, with the same result, and a batch of bytes stays
+        a quarter of the size until then."""
         if X.dtype.kind in "ui" and isinstance(self._first_computing_layer(), Rescaling):
             return np.ascontiguousarray(X)
         return np.ascontiguousarray(X, dtype=self.dtype)
 
     def layer_shapes(self, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
         """Each layer's output shape for one sample of ``input_shape``, from the layers'
-        ``output_shape``; a shape a layer cannot take raises its ValueError."""
-        shapes = []
-        for layer in self.layers:
-            input_shape = layer.output_shape(tuple(input_shape))
-            shapes.append(input_shape)
+        ``output_shape``; a shape a layer cannot take raises its ValueError (which names, too,
+        a layer of your own before it that keeps ``Layer``'s shape-keeping ``output_shape``)."""
+        shapes: list[tuple[int, ...]] = []
+        for index, layer in enumerate(self.layers):
+            try:
+                shapes.append(layer.output_shape(tuple(shapes[-1] if shapes else input_shape)))
+            except ValueError as error:
+                keeping = [
+                    type(earlier).__name__
+                    for earlier in self.layers[:index]
+                    if type(earlier).output_shape is Layer.output_shape
+                    and not type(earlier).__module__.startswith("barenet.")
+                ]
+                if not keeping:
+                    raise
+                raise ValueError(
+                    f"{error} If {', '.join(keeping)} changes the shape of a sample, give it an "
+                    "output_shape(input_shape) method that says how."
+                ) from None
         return shapes
 
     def output_size(self, input_shape: tuple[int, ...] | None = None) -> int:

@@ -178,7 +178,7 @@ def to_onnx_bytes(model: Any, input_shape: tuple[int, ...] | None = None) -> byt
         ) from None
     shape = tuple(input_shape or model.input_shape or ())
     if not shape:
-        raise ValueError("to_onnx() needs an input_shape: the model has not seen data.")
+        raise ValueError("export_onnx() needs an input_shape: the model has not seen data.")
     graph = _Graph(helper, numpy_helper, model.dtype)
     for index, layer in enumerate(model.layers):
         _convert(graph, f"layers.{index}", layer)

@@ -98,7 +98,8 @@ class Trainer:
             callbacks: objects whose hooks (``on_epoch_end(epoch, logs)``, ...) observe training.
             verbose: 1 prints one line per epoch; 0 is silent.
             seed: seeds shuffling and augmentation; the same seed and initial weights give the
-                same run.
+                same run (where the engine shares each batch among threads, each shard draws
+                its own Dropout masks: the same run for the same number of threads).
             steps_per_epoch: if given, each epoch is this many batches drawn at random (the
                 tutorials' "rounds of 256 randomly drawn samples").
             augment: called as ``augment(X_batch, rng)`` on each training batch before it is
@@ -238,13 +239,21 @@ class Trainer:
             raise ValueError("fit() needs a loss and an optimizer: call model.compile(...) first.")
         X, y = check_inputs(X), np.asarray(y)
         check_lengths(X, y)
+        if len(X) == 0:
+            raise ValueError("fit() received no samples (X has length 0).")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1). Received: {validation_split!r}")
         if validation_data is None and validation_split > 0:
             held_out = max(1, int(len(X) * validation_split))
             validation_data = (X[-held_out:], y[-held_out:])
             X, y = X[:-held_out], y[:-held_out]
-        self.loss.check_labels(y, self.output_size(X.shape[1:]))  # and X's shape fits the layers
+        outputs = self.output_size(X.shape[1:])  # and X's shape fits the layers
+        self.loss.check_labels(y, outputs)
+        if validation_data is not None:
+            X_val, y_val = check_inputs(validation_data[0]), np.asarray(validation_data[1])
+            check_lengths(X_val, y_val)
+            self.loss.check_labels(y_val, self.output_size(X_val.shape[1:]))
+            validation_data = (X_val, y_val)
         return X, y, validation_data
 
     def _train_epoch(
@@ -350,7 +359,8 @@ class Trainer:
 
 
 def check_inputs(X: np.ndarray) -> np.ndarray:
-    """Return X as an array, or raise ValueError when it is empty, non-numeric or not finite."""
+    """Return X as an array, or raise ValueError when it is not a batch ``(N, ...)``, not
+    numeric or not finite."""
     X = np.asarray(X)
     if X.ndim < 2:
         raise ValueError(f"Expected X of shape (N, features...), got {X.shape}.")

@@ -81,12 +81,70 @@ def test_max_pool_ties_go_to_the_same_input_in_both_wings(engine_name):
 
 def test_channels_last_is_chosen_for_many_input_channels_only():
     """The engine's layout follows the channel count; both layouts were compared above."""
-    assert engine_conv.CHANNELS_LAST_FROM == 8
+    many = engine_conv.CHANNELS_LAST_FROM
     with bn.engine.using("numpy"):
-        wide, narrow = bn.Conv2D(8, 2, 3), bn.Conv2D(7, 2, 3)
-        wide.forward(np.zeros((1, 8, 5, 5), np.float32))
-        narrow.forward(np.zeros((1, 7, 5, 5), np.float32))
+        wide, narrow = bn.Conv2D(many, 2, 3), bn.Conv2D(many - 1, 2, 3)
+        wide.forward(np.zeros((1, many, 5, 5), np.float32))
+        narrow.forward(np.zeros((1, many - 1, 5, 5), np.float32))
     assert wide._image is not None and narrow._image is None
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("name", ["conv_im2col", "conv_channels_last", "max_pool", "batch_norm_2d"])
+def test_a_forward_pass_of_the_other_wing_is_never_mixed_up(name, engine_name):
+    """Switching engines between forward and backward: the engine's backward of a textbook
+    forward pass is the textbook's; the textbook's backward of an engine forward pass gives the
+    textbook's numbers where the caches are the same (im2col) and refuses where they are not,
+    never reading a cache of the engine's as its own."""
+    make, shape = LAYERS[name]
+    rng = np.random.default_rng(0)
+    first, second = rng.standard_normal(shape), rng.standard_normal(shape)
+    layer = make().astype(np.float64)
+    with bn.engine.using(engine_name):
+        layer.forward(first, training=True)
+    with bn.engine.using("reference"):
+        y = layer.forward(second, training=True)
+    dy = rng.standard_normal(y.shape)
+    with bn.engine.using(engine_name):
+        dx = layer.backward(dy)
+    with bn.engine.using("reference"):
+        layer.forward(second, training=True)
+        np.testing.assert_allclose(dx, layer.backward(dy), rtol=1e-12)
+        fresh = make().astype(np.float64)
+    with bn.engine.using(engine_name):
+        y = fresh.forward(first, training=True)
+    dy = rng.standard_normal(y.shape)
+    with bn.engine.using("reference"):
+        if name == "conv_im2col":  # the engine's columns are the textbook's
+            dx = fresh.backward(dy)
+            fresh.forward(first, training=True)
+            np.testing.assert_allclose(dx, fresh.backward(dy), rtol=1e-12)
+        else:
+            with pytest.raises(AssertionError, match="before forward"):
+                fresh.backward(dy)
+
+
+def test_a_sharded_step_follows_a_model_changed_in_place():
+    """A layer swapped or reconfigured between batches reaches every shard's replica."""
+    from barenet.engine.training import forward_backward
+
+    rng = np.random.default_rng(0)
+    model = bn.Sequential(
+        [bn.Conv2D(1, 4, 3, rng=rng), bn.ReLU(), bn.Flatten(),
+         bn.Dropout(0.5, rng=np.random.default_rng(1)), bn.Dense(144, 3, rng=rng)],
+        dtype="float64",
+    ).compile("cross_entropy", "sgd")  # fmt: skip
+    X, y = rng.standard_normal((64, 1, 8, 8)), rng.integers(0, 3, 64)
+    gradients = []
+    for threads in (2, 1):
+        with bn.engine.using("numpy", threads=threads):
+            forward_backward(model, X, y)
+            model.layers[3].rate = 0.0  # no mask: the two runs draw nothing random
+            model.layers[1] = bn.Tanh()
+            forward_backward(model, X, y)
+        gradients.append([grad.copy() for _, _, grad in model.parameters()])
+    for ours, theirs in zip(*gradients, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
 def test_every_replacement_has_a_textbook_method_and_reference_puts_them_back():

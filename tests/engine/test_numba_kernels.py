@@ -224,7 +224,7 @@ def channels_last_conv(kernel_name, x, dy, stride, padding, backward=None):
         }
         layer.grads = {name: np.zeros_like(param) for name, param in layer.params.items()}
         y = layer.forward(x)
-        kept_rows = layer._cols is not None
+        kept_rows = layer._rows is not None
     with blas_controller().limit(limits=1, user_api="blas"), engine.using(backward or kernel_name):
         dx = layer.backward(dy)
     return [y, dx, layer.grads["weight"], layer.grads["bias"]], kept_rows

@@ -26,6 +26,8 @@ from barenet.conv import Conv2D, im2col, output_size
 from barenet.engine.layers import _own_array
 from barenet.engine.state import compiled
 
+TEXTBOOK_BACKWARD = Conv2D.backward  # for a forward pass that the textbook made
+
 # From this many input channels a convolution works channels-last (im2row): faster for the
 # benchmark CNN's second convolution (32 channels), slower for its first (1 channel).
 CHANNELS_LAST_FROM = 8
@@ -120,9 +122,11 @@ def forward(self: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
     oh, ow = output_size(h, k, s, 0), output_size(w, k, s, 0)
     self._padded_shape = (n, self.in_channels, h, w)
     if self.in_channels >= CHANNELS_LAST_FROM:
-        return _forward_rows(self, x, oh, ow)
+        y = _forward_rows(self, x, oh, ow)
+        self._engine_cols = self._cols  # what tells this forward pass from the textbook's
+        return y
     self._image = None
-    self._cols = im2col(x, k, s)  # (C*k*k, N*OH*OW)
+    self._cols = self._engine_cols = im2col(x, k, s)  # (C*k*k, N*OH*OW), as the textbook's
     y = self.params["weight"].reshape(self.out_channels, -1) @ self._cols  # (O, N*OH*OW)
     if self.use_bias:
         y += self.params["bias"][:, None]
@@ -138,15 +142,19 @@ def _forward_rows(self: Any, x: np.ndarray, oh: int, ow: int) -> np.ndarray:
     k, s = self.kernel_size, self.stride
     fast = compiled("rows_product")  # a block of rows at a time, none kept
     y = None if fast is None else fast(image, k, s, right)
-    self._cols = im2row(image, k, s) if y is None else None  # (N*OH*OW, k*k*C), or built again
-    y = self._cols @ right if y is None else y  # (N*OH*OW, O)
+    self._rows = im2row(image, k, s) if y is None else None  # (N*OH*OW, k*k*C), or built again
+    self._cols = None  # the textbook's columns: not made
+    y = self._rows @ right if y is None else y  # (N*OH*OW, O)
     if self.use_bias:
         y += self.params["bias"]
     return np.ascontiguousarray(y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2))
 
 
 def backward(self: Any, dy: np.ndarray) -> np.ndarray:
-    """``Conv2D.backward``, by the path the forward pass took."""
+    """``Conv2D.backward``, by the path the forward pass took (the textbook's own backward
+    after a forward pass that the textbook made, with the engine switched in between)."""
+    if self._cols is not getattr(self, "_engine_cols", None):
+        return TEXTBOOK_BACKWARD(self, dy)
     dx = _backward(self, dy, input_grad=True)
     assert dx is not None
     return dx
@@ -154,6 +162,9 @@ def backward(self: Any, dy: np.ndarray) -> np.ndarray:
 
 def parameter_gradients(self: Any, dy: np.ndarray) -> None:
     """``Conv2D.backward``'s parameter gradients alone."""
+    if self._cols is not getattr(self, "_engine_cols", None):
+        TEXTBOOK_BACKWARD(self, dy)
+        return
     _backward(self, dy, input_grad=False)
 
 
@@ -217,8 +228,8 @@ def _dense_backward_rows(
 def _rows_weight_gradient(self: Any, dy_rows: np.ndarray) -> np.ndarray:
     """``dy_rows^T @ rows``, with the rows the forward pass kept or built again from its
     image. Shape: ``dy_rows`` ``(N*OH*OW, O)``; returns ``(O, k*k*C)``."""
-    if self._cols is not None:
-        return dy_rows.T @ self._cols
+    if self._rows is not None:
+        return dy_rows.T @ self._rows
     assert self._image is not None
     k, s = self.kernel_size, self.stride
     fast = compiled("rows_weight_gradient")

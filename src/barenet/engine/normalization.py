@@ -17,6 +17,8 @@ import numpy as np
 from barenet.engine.layers import _own_array
 from barenet.normalization import _BatchNorm
 
+TEXTBOOK_BACKWARD = _BatchNorm.backward  # for a forward pass that the textbook made
+
 
 def _per_feature(self: Any, values: np.ndarray) -> np.ndarray:
     """``(F,)`` -> a shape that broadcasts along axis 1 of the input."""
@@ -72,6 +74,7 @@ def forward(self: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
         centered = np.subtract(x, _per_feature(self, self.buffers["running_mean"]))
     inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
     self._centered, self._inv_std = centered, inv_std
+    self._x_hat = None  # the textbook's cache: not this forward pass's
     # y = x_hat * weight + bias with x_hat = centered * inv_std, in one product and one
     # in-place sum: x_hat itself is never stored (backward rebuilds what it needs of it).
     y = np.multiply(centered, _per_feature(self, self.params["weight"] * inv_std))
@@ -80,7 +83,10 @@ def forward(self: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
 
 
 def backward(self: Any, dy: np.ndarray) -> np.ndarray:
-    """``_BatchNorm.backward`` from the cached ``x - mean``, its sums over every shard."""
+    """``_BatchNorm.backward`` from the cached ``x - mean``, its sums over every shard (the
+    textbook's own backward after a forward pass that the textbook made)."""
+    if self._x_hat is not None:
+        return TEXTBOOK_BACKWARD(self, dy)
     centered, inv_std = getattr(self, "_centered", None), self._inv_std
     assert centered is not None and inv_std is not None, "backward() called before forward()"
     # dL/dweight = sum(dy * x_hat) = inv_std * sum(dy * centered); dL/dbias = sum(dy).

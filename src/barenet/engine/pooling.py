@@ -19,6 +19,8 @@ import numpy as np
 from barenet.conv import MaxPool2D, output_size
 from barenet.engine.state import compiled
 
+TEXTBOOK_BACKWARD = MaxPool2D.backward  # for a forward pass that the textbook made
+
 
 def _along(axis: int, start: int, count: int, stride: int) -> tuple[slice, ...]:
     """Index of ``count`` entries ``stride`` apart from ``start`` on ``axis`` of an NCHW array."""
@@ -52,6 +54,7 @@ def forward(self: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
     k, s = self.pool_size, self.stride
     oh, ow = output_size(x.shape[2], k, s, 0), output_size(x.shape[3], k, s, 0)
     self._input_shape = x.shape
+    self._winner = None  # the textbook's cache: not this forward pass's
     # Axes from the largest stride to the smallest: (1, 0, 2, 3) for a convolution's output.
     self._input_order = tuple(int(a) for a in np.argsort([-st for st in x.strides], kind="stable"))
     fast = compiled("max_pool_forward")  # the same numbers in one pass
@@ -65,7 +68,10 @@ def forward(self: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
 
 
 def backward(self: Any, dy: np.ndarray) -> np.ndarray:
-    """``MaxPool2D.backward``: each window's gradient to the input that won it."""
+    """``MaxPool2D.backward``: each window's gradient to the input that won it (the textbook's
+    own backward after a forward pass that the textbook made)."""
+    if self._winner is not None:
+        return TEXTBOOK_BACKWARD(self, dy)
     fast = compiled("max_pool_backward")
     if fast is not None:
         choices, layout = (self._row_choice, self._col_choice), self._input_order

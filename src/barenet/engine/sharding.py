@@ -20,7 +20,7 @@ Measured through ``fit`` on 2 cores (Intel Xeon, AVX-512, OpenBLAS SkylakeX kern
 of 128, one thread against two: the benchmark CNN's step 32.7 -> 22.9 ms, the ``cnn`` preset's
 42.5 -> 32.0 ms, ``cnn-deep``'s 79 -> 56 ms; MLP steps got slower (784-800-10: 3.1 -> 4.0 ms;
 their short NumPy calls contend for Python's lock), so only networks with a convolution are
-sharded unless asked (see ``choose_threads``).
+sharded unless asked (see ``shards_for``).
 """
 
 from __future__ import annotations
@@ -282,9 +282,11 @@ class ShardedStep:
 
 
 def _signature(model: Sequential, shards: int) -> tuple[Any, ...]:
-    """What a step's replicas depend on: the parameter arrays, the loss, the dtype, the shards."""
+    """What a step's replicas copy of the model: its layers (each one's identity, class and
+    config, so a layer swapped or changed in place is seen), parameter arrays, loss and dtype."""
+    layers = tuple((id(layer), type(layer), layer.get_config()) for layer in model.layers)
     params = tuple(id(param) for _, param, _ in model.parameters())
-    return (shards, params, id(model.loss), model.dtype, len(model.layers))
+    return (shards, layers, params, id(model.loss), model.dtype)
 
 
 @functools.cache
@@ -293,12 +295,19 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="barenet-shard")
 
 
-_last_step: list[ShardedStep] = []  # the step of the model trained last, kept between batches
+# The steps of the model trained last, by shard count (a last, smaller batch may use fewer),
+# kept between batches and dropped with that model.
+_cache: dict[str, Any] = {"model": None, "steps": {}}
 
 
 def step_for(model: Sequential, shards: int, gradients: Gradients) -> ShardedStep:
     """The sharded step for ``model``: the one of its last batch while it still fits."""
-    if _last_step and _last_step[0].fits(model, shards):
-        return _last_step[0]
-    _last_step[:] = [ShardedStep(model, shards, gradients)]
-    return _last_step[0]
+    if _cache["model"] is None or _cache["model"]() is not model:
+        _cache["steps"] = {}
+        _cache["model"] = weakref.ref(model)
+        weakref.finalize(model, _cache["steps"].clear)
+    steps: dict[int, ShardedStep] = _cache["steps"]
+    step = steps.get(shards)
+    if step is None or not step.fits(model, shards):
+        step = steps[shards] = ShardedStep(model, shards, gradients)
+    return step

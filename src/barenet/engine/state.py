@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,19 @@ def compiled(operation: str) -> Callable[..., Any] | None:
     if _pending:
         with _loading:
             if _pending:
-                _kernels.update(importlib.import_module(_pending[0]).KERNELS)
-                _pending.clear()
+                _load(_pending.pop())
     return _kernels.get(operation)
+
+
+def _load(module: str) -> None:
+    """Hand out the kernels of ``module``; if it cannot be imported (a broken install), say so
+    once and let the engine's NumPy code run."""
+    try:
+        _kernels.update(importlib.import_module(module).KERNELS)
+    except ImportError as error:
+        warnings.warn(
+            f"The compiled kernels could not be loaded ({error}); the engine runs its NumPy "
+            'code instead. Reinstall them with: pip install --force-reinstall "barenet[fast]"',
+            RuntimeWarning,
+            stacklevel=3,
+        )

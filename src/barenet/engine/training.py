@@ -56,10 +56,17 @@ def backward_to_parameters(model: Sequential, dY: np.ndarray) -> None:
         stack[first].backward(dY)
 
 
+TEXTBOOK_FORWARD_BACKWARD = Trainer.forward_backward
+
+
 def forward_backward(self: Trainer, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """``Trainer.forward_backward`` on this thread, or shared among threads."""
+    """``Trainer.forward_backward`` on this thread, or shared among threads; the textbook's
+    own for a model whose class has passes of its own (the engine knows Sequential's)."""
     model = self
-    assert isinstance(model, Sequential)
+    own_passes = type(model).forward is Sequential.forward
+    own_passes &= type(model).backward is Sequential.backward
+    if not isinstance(model, Sequential) or not own_passes:
+        return TEXTBOOK_FORWARD_BACKWARD(self, X, y)
     shards = sharding.shards_for(model, len(X))
     if shards == 1:
         return gradients(model, X, y)
