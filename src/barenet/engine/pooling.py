@@ -27,9 +27,7 @@ def _along(axis: int, start: int, count: int, stride: int) -> tuple[slice, ...]:
     return (slice(None),) * axis + (slice(start, start + stride * (count - 1) + 1, stride),)
 
 
-def _max_along(
-    layer: Any, x: np.ndarray, axis: int, count: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _max_along(layer: Any, x: np.ndarray, axis: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Each window's maximum along ``axis`` and which of its ``k`` offsets won (uint8)."""
     k, s = layer.pool_size, layer.stride
     best = x[_along(axis, 0, count, s)]
