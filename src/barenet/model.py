@@ -73,8 +73,13 @@ class Sequential(Trainer):
     def head(self) -> Head:
         """What the outputs mean (``barenet.heads``): whether the last layer is fused into the
         loss, how outputs become probabilities, and a single output's threshold; decided by one
-        rule from the last layer and the loss that ``compile`` chose."""
-        return decide_head(self.layers[-1] if self.layers else None, self.loss)
+        rule from the last layer and the loss that ``compile`` chose (again whenever either is
+        another object)."""
+        last = self.layers[-1] if self.layers else None
+        decided = self.__dict__.get("_head")
+        if decided is None or decided[0] is not last or decided[1] is not self.loss:
+            decided = self._head = (last, self.loss, decide_head(last, self.loss))
+        return decided[2]
 
     # -- the two passes ---------------------------------------------------------------------
 

@@ -68,6 +68,21 @@ def test_each_replaced_layer_computes_its_textbook_formula(name, training, dtype
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_of_class_ids_is_the_textbooks_bit_for_bit(dtype, engine_name):
+    """The engine indexes the log-probabilities where the textbook multiplies by one-hot rows."""
+    rng = np.random.default_rng(0)
+    logits, labels = rng.standard_normal((9, 4)).astype(dtype), rng.integers(0, 4, 9)
+    results = []
+    for name in ("reference", engine_name):
+        with bn.engine.using(name):
+            loss = bn.CrossEntropy()
+            results.append((loss.forward(logits, labels), loss.backward()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
 def test_max_pool_ties_go_to_the_same_input_in_both_wings(engine_name):
     """Windows of equal values (a ReLU's zeros): the leftmost column, then the top row."""
     x = np.zeros((2, 3, 6, 6), np.float32)

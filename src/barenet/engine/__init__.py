@@ -31,7 +31,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from barenet.configurable import check_positive_int
-from barenet.engine import conv, layers, normalization, optimizers, pooling, state, training
+from barenet.engine import (
+    conv,
+    layers,
+    losses,
+    normalization,
+    optimizers,
+    pooling,
+    state,
+    training,
+)
 from barenet.engine.sharding import allow_sharding
 
 __all__ = ["ENGINES", "active", "allow_sharding", "default", "threads", "use", "using"]
@@ -42,6 +51,7 @@ INSTALL_HINT = 'pip install "barenet[fast]"'
 # Every replacement: (textbook class, method name) -> the engine's function.
 REPLACEMENTS: dict[tuple[type, str], Callable[..., Any]] = {
     **layers.REPLACEMENTS,
+    **losses.REPLACEMENTS,
     **conv.REPLACEMENTS,
     **pooling.REPLACEMENTS,
     **normalization.REPLACEMENTS,

@@ -65,9 +65,10 @@ def _cache_sized(
 ) -> list[Piece]:
     """``(param, grad, state, scratch)`` as slices of at most ``CACHE_SIZED`` entries (views:
     updating them updates the whole), or whole when small or not all contiguous alike."""
+    if param.size <= CACHE_SIZED:
+        return [(param, grad, state, scratch)]
     arrays = [param, grad, *state.values(), *scratch]
-    same = all(a.shape == param.shape and a.flags.c_contiguous for a in arrays)
-    if param.size <= CACHE_SIZED or not same:
+    if not all(a.shape == param.shape and a.flags.c_contiguous for a in arrays):
         return [(param, grad, state, scratch)]
     flat = [a.reshape(-1) for a in arrays]  # views, as every array is contiguous
     named = len(state)
