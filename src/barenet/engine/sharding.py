@@ -126,11 +126,11 @@ def shards_for(model: Sequential, batch_size: int) -> int:
     asked = settings["threads"]
     if asked == 1:
         return 1
+    if asked is None and not any(isinstance(layer, Conv2D) for layer in model.layers):
+        return 1  # checked first: an MLP's step asks this at every batch
     controller = blas_controller()
     if asked is None:
         if controller is None or unshardable_layers(model):
-            return 1
-        if not any(isinstance(layer, Conv2D) for layer in model.layers):
             return 1
         cores = min(usable_cores(), blas_threads(controller))
         return max(1, min(cores, batch_size // SMALLEST_SHARD))
