@@ -92,9 +92,8 @@ class _BatchNorm(Layer):
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         self._inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))  # (F,)
         self._x_hat = (x - self._per_feature(mean)) * self._per_feature(self._inv_std)
-        return self._x_hat * self._per_feature(self.params["weight"]) + self._per_feature(
-            self.params["bias"]
-        )
+        weight, bias = (self._per_feature(self.params[name]) for name in ("weight", "bias"))
+        return weight * self._x_hat + bias
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._x_hat is not None and self._inv_std is not None, "backward() before forward()"
