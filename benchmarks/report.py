@@ -214,8 +214,9 @@ def _cnn_section(cnn: dict[str, Any], peak: float) -> list[str]:
         threads = f"; barenet's batches shared by {shared} threads" if shared else ""
         for ours in ("barenet CNN", "barenet CNN + numba", "barenet CNN (reference)"):
             if ours in rows:
+                shards = "; one thread, no shards" if "reference" in ours else threads
                 ratios.append(
-                    f"- {ours}, {setting['label']} ({_blas_line(setting['blas'])}{threads}): "
+                    f"- {ours}, {setting['label']} ({_blas_line(setting['blas'])}{shards}): "
                     f"training {_ratio(rows, ours, 'PyTorch CNN')}, prediction "
                     f"{_ratio(rows, ours, 'PyTorch CNN', 'predict_seconds')} "
                     + ("(no target)." if "reference" in ours else "(targets <= 1.0).")
@@ -247,15 +248,16 @@ def _to_99_section(to_99: dict[str, Any], cnn: dict[str, Any]) -> list[str]:
     counts = {name: median_epochs(seed_runs, most) for name, seed_runs in runs.items()}
     for setting_row in cnn["settings"][0]["rows"]:
         name = setting_row["contender"]
-        # barenet's counts (made with its numba kernels) stand for both of its contenders.
+        # barenet's counts (made with its numba engine) stand for each of its contenders.
         counted = "barenet CNN" if name.startswith("barenet") else name
         if counted not in runs:
             continue
         per_seed = ", ".join(str(run["epochs"] or "-") for run in runs[counted])
         times = []
-        for setting in cnn["settings"]:
-            row = next(r for r in setting["rows"] if r["contender"] == name)
-            times.append(f"{counts[counted] * row['median_seconds']:.0f} s")
+        for setting in cnn["settings"]:  # the reference engine raced in the first setting only
+            row = next((r for r in setting["rows"] if r["contender"] == name), None)
+            seconds = None if row is None else counts[counted] * row["median_seconds"]
+            times.append("-" if seconds is None else f"{seconds:.0f} s")
         lines.append(f"| {name} | {per_seed} | {counts[counted]:g} | {' | '.join(times)} |")
     return lines
 
