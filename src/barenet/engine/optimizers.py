@@ -120,6 +120,17 @@ def _decayed(optimizer: Optimizer, param: np.ndarray, grad: np.ndarray, lr: floa
     return grad + optimizer.weight_decay * param
 
 
+def _running_average(
+    average: np.ndarray, beta: float, new: np.ndarray, scratch: np.ndarray
+) -> None:
+    """``average = beta * average + (1 - beta) * new`` in place (``scratch`` may be ``new``),
+    its subnormal entries flushed to zero."""
+    average *= beta
+    np.multiply(new, 1 - beta, out=scratch)
+    average += scratch
+    flush_to_zero(average)
+
+
 def sgd_update(
     self: SGD,
     param: np.ndarray,
@@ -160,15 +171,9 @@ def adam_update(
     if fused and fused(param, grad, m, v, constants, _flush_offset(param.dtype)):
         return
     denominator, step_ = scratch
-    m *= beta1  # m = beta1 m + (1 - beta1) g
-    np.multiply(grad, 1 - beta1, out=step_)
-    m += step_
-    flush_to_zero(m)
-    v *= beta2  # v = beta2 v + (1 - beta2) g^2
+    _running_average(m, beta1, grad, step_)
     np.multiply(grad, grad, out=step_)
-    step_ *= 1 - beta2
-    v += step_
-    flush_to_zero(v)
+    _running_average(v, beta2, step_, step_)  # of g^2
     np.divide(v, c2, out=denominator)  # sqrt(v_hat) + eps
     np.sqrt(denominator, out=denominator)
     denominator += self.eps
@@ -189,11 +194,8 @@ def rmsprop_update(
     """``RMSprop.update`` (weight decay already applied)."""
     square_avg = state["square_avg"]
     denominator, step_ = scratch
-    square_avg *= self.rho  # s = rho s + (1 - rho) g^2
     np.multiply(grad, grad, out=step_)
-    step_ *= 1 - self.rho
-    square_avg += step_
-    flush_to_zero(square_avg)
+    _running_average(square_avg, self.rho, step_, step_)  # s = rho s + (1 - rho) g^2
     np.sqrt(square_avg, out=denominator)  # lr * g / (sqrt(s) + eps)
     denominator += self.eps
     np.multiply(grad, lr, out=step_)
