@@ -28,15 +28,16 @@ from barenet.engine.state import compiled
 
 TEXTBOOK_BACKWARD = Conv2D.backward  # for a forward pass that the textbook made
 
-# From this many input channels a convolution works channels-last (im2row): faster for the
-# benchmark CNN's second convolution (32 channels), slower for its first (1 channel).
+# From this many input channels a convolution works channels-last (im2row), whose copy reads runs
+# of C contiguous numbers; with one or a few channels the transposes cost more than that saves
+# (measured on the benchmark CNN's convolutions of 1 and 32 channels: benchmarks/engine-timings.md).
 CHANNELS_LAST_FROM = 8
 
 
 def im2row(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     """Every ``kernel x kernel`` window of a channels-last image as one row: ``im2col``
-    transposed, for NHWC. Its copy reads whole runs of channels, which is faster when there are
-    many.
+    transposed, for NHWC. Its copy reads whole runs of channels, long runs of memory when there
+    are many.
 
     Shape:
         - x: ``(N, H, W, C)`` (already padded)

@@ -24,8 +24,10 @@ time. A kernel declines what it does not handle (a dtype other than float32/floa
 layout): ``adam`` and ``weight_gradient`` answer False, the others None, and the caller then
 runs its NumPy code.
 
-Compiled on first use (about a second each) and cached on disk next to this file when it is
-writable (Numba's ``cache=True``).
+Compiled on first use, once for each kind of arguments a kernel meets (dtypes, dimensions), and
+cached on disk next to this file when it is writable (Numba's ``cache=True``), so that later
+processes load the machine code instead of compiling it again. The measurements behind the
+kernels and their constants are in ``benchmarks/engine-timings.md``.
 """
 
 from __future__ import annotations
@@ -135,8 +137,9 @@ def _max_pool_forward(x, k, s, row_choice, y, col_choice):
 def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
     """Each window's gradient to its winner, 0 to every other input. Where the gradient is NaN
     or infinite, the window's other inputs get NaN, as NumPy's ``dy * (choice == offset)`` gives
-    them; it gives -0.0 where the gradient is negative, and this +0.0 (writing ``g * 0`` to
-    every input measured 1.9 ms against 0.85 ms for 128 images of 32x24x24)."""
+    them; it gives -0.0 where the gradient is negative, and this +0.0: the plane is zeroed in one
+    contiguous sweep and each window then writes its winner alone, where writing ``g * 0`` would
+    take a multiply and a window-shaped store for every window."""
     planes, channels, out_height, out_width = dy.shape
     for a in range(planes):
         for b in range(channels):
@@ -157,9 +160,10 @@ def _max_pool_backward(dy, k, s, row_choice, col_choice, dx):
 @jit
 def _max_pool_backward_2x2(dy, row_choice, col_choice, dx):
     """``_max_pool_backward`` for 2x2 windows with stride 2 (the usual ones), the same numbers:
-    every input pixel is written once, a whole row at a time, so the loop vectorises (0.77 ->
-    0.60 ms for 64 x 32 x 24 x 24). ``gradient - gradient`` is the +0.0 (the NaN, for an infinite
-    or NaN gradient) that the window's other inputs receive."""
+    every input pixel is written once, a whole row at a time, so the loop vectorises (the
+    general kernel zeroes the plane and then writes each winner a second time, one window at a
+    time). ``gradient - gradient`` is the +0.0 (the NaN, for an infinite or NaN gradient) that
+    the window's other inputs receive."""
     planes, channels, out_height, out_width = dy.shape
     height, width = dx.shape[2], dx.shape[3]
     for a in range(planes):
@@ -256,11 +260,10 @@ def _row2im(rows, image, k, s, out_height, out_width):
                             pixel[c] += row[c]
 
 
-# The input gradient's rows for as many samples as fit in this many bytes, so that they are still
-# in the core's cache when they are added up (measured on the benchmark CNN's second convolution,
-# 64 images on one core: 0.5 MB 3.1 ms, 1 MB 3.1 ms, 2 MB 3.2 ms, the whole 13 MB 3.6 ms); the
-# blocked products' rows too (whole epochs with blocks of 0.8, 1.6 and 3.3 MB: 10.0, 10.1 and
-# 10.0 s against 10.4-10.9 s unblocked, Haswell kernels).
+# The input gradient's rows, and the blocked products' rows, for as many samples as fit in this
+# many bytes: so that they are still in the core's cache when they are added up or multiplied,
+# while each block's product stays large enough for BLAS. Blocks of 0.5 to 3 MB did about
+# equally well, all better than none (see benchmarks/engine-timings.md).
 ROW_BLOCK_BYTES = 1 << 20
 
 
@@ -306,7 +309,7 @@ def rows_to_image(
 def _row_blocks(image: np.ndarray, kernel: int, stride: int) -> Iterator[tuple[int, np.ndarray]]:
     """``im2row(image, kernel, stride)`` a block of samples at a time, as ``(first row, rows)``:
     the rows of as many samples as fit in ``ROW_BLOCK_BYTES``, copied into one buffer that every
-    block reuses (NumPy's copy of the windows: a compiled loop measured slower)."""
+    block reuses (NumPy's copy of the windows, which a compiled loop did not beat)."""
     windows = row_windows(image, kernel, stride)  # (N, OH, OW, k, k, C), a view
     n, rows_per_sample = windows.shape[0], windows.shape[1] * windows.shape[2]
     row_length = kernel * kernel * image.shape[3]
@@ -331,8 +334,8 @@ def rows_product(
 
     Shape: ``image`` ``(N, H, W, C)``, ``right`` ``(k*k*C, O)``; returns ``(N*OH*OW, O)``. None
     unless both are float32 or float64 of one dtype, and unless BLAS runs on one thread, as in
-    a sharded step: a block's product is too small to share among threads (the benchmark CNN's
-    step on one thread with two-thread BLAS took 28.3 ms with blocks against 24.9 without)."""
+    a sharded step: a block's product is too small to share among threads, so a multi-threaded
+    BLAS makes better use of the cores with the one product of the whole matrix."""
     if image.dtype not in FLOATS or right.dtype != image.dtype or not blas_on_one_thread():
         return None
     out_height, out_width = (output_size(size, kernel, stride, 0) for size in image.shape[1:3])
@@ -440,9 +443,9 @@ def _weight_gradient(dy, cols, weight_grad, bias_grad, chunk):
                 bias_grad[o] += total
 
 
-# Columns per chunk of ``weight_gradient``, in bytes of a row: on the benchmark CNN's first
-# convolution (32 x 25 dot products 36,864 long for 64 images, float32, one core) 512 columns
-# 0.90 ms, 1,024 0.83 ms, 2,048 0.87 ms, 4,096 0.91 ms, all at once 1.40 ms.
+# Columns per chunk of ``weight_gradient``, in bytes of a row: a chunk of every row of ``dy`` and
+# ``cols`` stays in the core's cache while all the tiles read it; 4 kB (1,024 float32 columns)
+# was the best of the sizes tried (see benchmarks/engine-timings.md).
 WEIGHT_GRADIENT_CHUNK_BYTES = 4096
 
 
@@ -452,10 +455,10 @@ def weight_gradient(
     """A convolution's parameter gradients on its im2col path in one pass over ``dy_rows``:
     ``weight_grad[...] = dy_rows @ cols.T`` and, unless None, ``bias_grad[...] =
     dy_rows.sum(axis=1)``. For these shapes (a few rows of ``cols``, very long ones) BLAS keeps
-    little in registers; here each 4x4 tile of dot products does (measured, first convolution of
-    the benchmark CNN, 64 images, one core: 0.83 ms against 1.16 + 0.21 ms for NumPy's product
-    and sum). The sums run in another order than BLAS's and NumPy's, so the gradients differ from
-    theirs by rounding (relative 1e-6 in float32).
+    little in registers; here each 4x4 tile of dot products does, each loaded value serving four
+    multiply-adds, and the bias gradient comes from the same pass over ``dy_rows`` instead of a
+    second one. The sums run in another order than BLAS's and NumPy's, so the gradients differ
+    from theirs by rounding (relative 1e-6 in float32).
 
     Shape: ``dy_rows`` ``(O, M)``, ``cols`` ``(T, M)``, ``weight_grad`` ``(O, T)``, ``bias_grad``
     ``(O,)``. False (nothing done) unless every array is C-contiguous of one float dtype."""
@@ -535,10 +538,9 @@ def _sparse_rows_backward(dy, image, weight_rows, kernel, stride, weight_grad, b
 
 # ``sparse_rows_backward`` takes a convolution's output gradient when at most this share of its
 # entries is non-zero (a 2x2 max pooling after the convolution leaves one in four at most, a ReLU
-# after that fewer: about 17% in the benchmark CNN's second convolution). Measured there, 64
-# images on one core, random entries non-zero: 3.5 / 4.3 / 5.6 / 7.4 ms at 10 / 15 / 20 / 25%,
-# against 6.9 ms for the products with OpenBLAS's SkylakeX kernels and 9.9 ms with its Haswell
-# ones: up to a fifth it is the faster with either.
+# after that fewer). Its work grows with the non-zero entries while the dense products' does
+# not; up to a fifth it was the faster with OpenBLAS's SkylakeX and Haswell kernels alike (see
+# benchmarks/engine-timings.md).
 SPARSE_BACKWARD_MAX_SHARE = 0.2
 
 

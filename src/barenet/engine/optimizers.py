@@ -33,14 +33,15 @@ def flush_to_zero(array: np.ndarray) -> None:
 
     A running average that stops receiving gradients (the weights of a dead ReLU unit, or of a
     pixel that is always blank) decays geometrically, ``m = 0.9 m``, into the subnormal range,
-    where x86 processors compute in microcode, each multiply many times slower: an MLP's Adam
-    step slows several-fold within a few epochs (see the docs' performance page). ``x + c - c`` with
-    ``c = 2**-93`` (``2**-960`` for float64) rounds ``x`` to a multiple of ``c``'s last bit,
-    ``u = 2**-116``: every ``|x| < u/2`` (6e-36) becomes 0, every ``|x| > 2**24 c`` (1.7e-21)
-    comes back bit for bit, and those between move by at most ``u/2``, far below anything an
-    update can carry into a parameter. A decaying average thus ends at 0 or, when the rounding
-    outweighs the decay, at a few ``u`` (at most 6e-33 under 0.999): a normal number that stays
-    normal when multiplied. Additions take no slow path, so this costs two fast passes.
+    where many x86 processors (Intel's above all) multiply through a slow microcode assist: an
+    Adam step slows down as more of its averages decay (measured in
+    ``benchmarks/engine-timings.md``). ``x + c - c`` with ``c = 2**-93`` (``2**-960`` for
+    float64) rounds ``x`` to a multiple of ``c``'s last bit, ``u = 2**-116``: every
+    ``|x| < u/2`` (6e-36) becomes 0, every ``|x| > 2**24 c`` (1.7e-21) comes back bit for bit,
+    and those between move by at most ``u/2``, far below anything an update can carry into a
+    parameter. A decaying average thus ends at 0 or, when the rounding outweighs the decay, at a
+    few ``u`` (at most 6e-33 under 0.999): a normal number that stays normal when multiplied.
+    Additions take no slow path, so this costs two fast passes.
     Other dtypes are left alone: NumPy computes float16 through float32, where its subnormals
     are normal numbers (and a float16 ``c`` would round away most of its precision).
     """

@@ -16,11 +16,11 @@ its own rows, and the gradients add with no further weights. A layer that sums o
 the rounding differs (sums in another order), and Dropout draws its masks from one generator per
 shard.
 
-Measured through ``fit`` on 2 cores (Intel Xeon, AVX-512, OpenBLAS SkylakeX kernels), batches
-of 128, one thread against two: the benchmark CNN's step 32.7 -> 22.9 ms, the ``cnn`` preset's
-42.5 -> 32.0 ms, ``cnn-deep``'s 79 -> 56 ms; MLP steps got slower (784-800-10: 3.1 -> 4.0 ms;
-their short NumPy calls contend for Python's lock), so only networks with a convolution are
-sharded unless asked (see ``shards_for``).
+Sharing a batch pays for a network with a convolution, whose step spends much of its time in
+NumPy's one-core elementwise work, and not for an MLP, whose few large products BLAS already
+spreads over the cores and whose many short NumPy calls would contend for Python's lock: so only
+networks with a convolution are sharded unless asked (see ``shards_for``; the measurements are
+in ``benchmarks/engine-timings.md``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from barenet.normalization import BatchNorm1d, BatchNorm2d
 SMALLEST_SHARD = 32
 
 
-@functools.cache  # finding the loaded libraries takes ~1 ms; fit asks on every call
+@functools.cache  # finding BLAS inspects every loaded library; fit asks on every call
 def blas_controller() -> Any | None:
     """threadpoolctl's controller of the BLAS thread pools, or None when it is not installed
     (sharding needs it: shards each running multi-threaded products oversubscribe the cores)."""
@@ -74,7 +74,8 @@ def blas_threads(controller: Any) -> int:
 
 
 def _blas_thread_counts(controller: Any) -> list[int]:
-    """Each BLAS library's thread count, asked of the library itself (under a microsecond)."""
+    """Each BLAS library's thread count, asked of the library itself: one call each, cheap
+    enough to make at every step."""
     return [lib.num_threads for lib in controller.lib_controllers if lib.user_api == "blas"]
 
 
@@ -116,8 +117,9 @@ def unshardable_layers(model: Sequential) -> list[str]:
 def shards_for(model: Sequential, batch_size: int) -> int:
     """How many threads share a batch of ``batch_size``: the engine's ``threads`` setting, or
     with None one per core (as many as BLAS may use, at most one per ``SMALLEST_SHARD``
-    samples) for a network with a convolution, and 1 for others (an MLP's step is faster on one
-    thread with multi-threaded BLAS: its short NumPy calls contend for Python's lock).
+    samples) for a network with a convolution, and 1 for others (an MLP's products are few and
+    large, which multi-threaded BLAS already spreads over the cores, and its short NumPy calls
+    would contend for Python's lock).
 
     Raises:
         ValueError: threads were asked for, and threadpoolctl is missing or a layer is not

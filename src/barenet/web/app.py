@@ -242,8 +242,8 @@ def create_app(
     models = {name: model, **(others or {})}
     infos = [model_info(each, each_name) for each_name, each in models.items()]
     # One thread reads every image, one at a time: layers cache their inputs in forward(), and
-    # decoding the largest image peaks near 330 MB, which one thread reuses where many threads
-    # each kept their own (measured: 16 concurrent 16 MP uploads, 2.7 GB then, 0.5 GB now).
+    # decoding the largest image allowed takes hundreds of MB, which one thread reuses where many
+    # threads would each keep their own (see benchmarks/engine-timings.md).
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="barenet-reader")
     add_error_handlers(app)
 

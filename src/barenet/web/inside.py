@@ -24,7 +24,8 @@ TOP_UNITS = 8  # weight images shown for a dense first layer
 def rounded(values: np.ndarray, digits: int = 4) -> np.ndarray:
     """``values`` in float64, to ``digits`` significant digits of the array's largest magnitude:
     a picture needs no more, and the answer stays a few hundred kB. (Rounded float32 would still
-    print long decimals.) orjson writes it as nested lists, ten times faster than ``tolist``."""
+    print long decimals.) orjson writes the array itself as nested lists, without the Python
+    floats that ``tolist`` would make of every value first."""
     values = np.asarray(values, np.float64)
     largest = float(np.abs(values).max()) if values.size else 0.0
     decimals = digits - 1 - math.floor(math.log10(largest)) if largest > 0 else 0
