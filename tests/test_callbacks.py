@@ -227,3 +227,27 @@ def test_resuming_from_the_wrong_epoch_says_which(tmp_path):
         model.fit(X, y, epochs=4, initial_epoch=1, verbose=0)
     with pytest.raises(ValueError, match="0 <= initial_epoch < epochs=2"):
         model.fit(X, y, epochs=2, initial_epoch=2, verbose=0)
+
+
+def test_describe_epoch_names_the_data_each_figure_was_measured_on():
+    from barenet.callbacks import describe_epoch
+
+    train_only = {"loss": 0.12345, "accuracy": 0.965, "seconds": 1.25}
+    assert describe_epoch(train_only) == "train loss 0.1235  train accuracy 96.50%"
+    validated = {**train_only, "val_loss": 0.1, "val_accuracy": 0.971}
+    assert describe_epoch(validated) == (
+        "train loss 0.1235  accuracy: train 96.50%, validation 97.10%"
+    )
+    tested = {**validated, "test_loss": 0.2, "test_accuracy": 0.97, "extra": 3.0}
+    assert describe_epoch(tested) == (
+        "train loss 0.1235  accuracy: train 96.50%, validation 97.10%, test 97.00%  extra 3.0000"
+    )
+
+
+def test_the_epoch_line_fits_80_columns_with_validation(rng, capsys):
+    logger = bn.ProgressLogger(epochs=10)
+    logs = {"loss": 0.1234, "accuracy": 0.965, "val_loss": 0.1, "val_accuracy": 0.971}
+    logger.on_epoch_end(2, {**logs, "seconds": 1.2})
+    line = capsys.readouterr().out.rstrip("\n")
+    assert line == "Epoch 3/10  train loss 0.1234  accuracy: train 96.50%, validation 97.10%  1.2 s"
+    assert len(line) < 80

@@ -1,5 +1,7 @@
 """fit: training styles, XOR, determinism, bad input, divergence, steps and logging."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -143,7 +145,19 @@ def test_verbose_prints_one_line_per_epoch(rng, capsys):
     X, y = blobs(rng, n=50)
     small_model(rng).fit(X, y, epochs=2, verbose=1)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("Epoch 1/2 - loss: ") and lines[1].startswith("Epoch 2/2")
+    assert lines[0].startswith("Epoch 1/2  train loss ") and lines[1].startswith("Epoch 2/2")
+    assert "train accuracy" in lines[0] and "validation" not in lines[0]
+
+
+def test_verbose_names_the_validation_accuracy_beside_the_training_one(rng, capsys):
+    X, y = blobs(rng, n=50)
+    small_model(rng).fit(X, y, epochs=2, validation_split=0.2, verbose=1)
+    for line in capsys.readouterr().out.strip().splitlines():
+        assert re.fullmatch(
+            r"Epoch \d/2  train loss \d+\.\d{4}  accuracy: train \d+\.\d\d%, "
+            r"validation \d+\.\d\d%  \d+\.\d s",
+            line,
+        ), line
 
 
 def test_fit_has_one_definition():

@@ -154,3 +154,17 @@ def test_ctrl_c_stops_every_worker_and_keeps_the_finished_runs():
 def group_members(group):
     found = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
     return found.stdout.split()
+
+
+def test_a_grid_of_long_variants_is_cut_nowhere_at_80_columns():
+    env = {**os.environ, "COLUMNS": "80"}
+    grid = ["layers=784,16,10|784,32,10", "learning-rate=0.01,0.001", "batch-size=32,64"]
+    command = [sys.executable, "-m", "barenet", "experiment", *QUICK, "--train-limit", "200"]
+    command += ["--runs", "1", *(arg for vary in grid for arg in ("--vary", vary))]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    tables = result.stdout
+    assert "…" not in tables and max(map(len, tables.splitlines())) <= 80
+    for setting in ("layers=784-32-10", "learning_rate=0.001", "batch_size=64"):
+        assert setting in tables  # whole, never broken inside
+    assert re.search(r"\d+\.\d\d% ± \d+\.\d\d%", tables)  # a mean ± spread on one line

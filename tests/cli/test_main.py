@@ -65,3 +65,32 @@ def test_json_output_never_holds_a_bare_nan(capsys):
         "loss": None,
         "history": {"val_loss": [0.5, None]},
     }
+
+
+def test_every_commands_help_ends_with_its_docs_pointer():
+    from pathlib import Path
+
+    from barenet.cli.main import DOCS, cli, docs_pointer
+
+    assert set(DOCS) == set(cli.commands)
+    repository = Path(__file__).parents[2]
+    for name in cli.commands:
+        result = invoke(name, "--help")
+        assert result.exit_code == 0, result.output
+        pointer = docs_pointer(DOCS[name])
+        assert result.stdout.rstrip().endswith("\n  " + pointer), name  # one line, at the end
+        assert len(pointer) <= 76  # fits one line of an 80-column help
+        for page in DOCS[name]:
+            assert (repository / page.split("#")[0]).is_file(), page
+    assert invoke("--help").stdout.rstrip().endswith("docs/cli.md has a section per command.")
+
+
+def test_the_command_list_cuts_no_summary_short():
+    from barenet.cli.main import cli
+
+    listing = invoke("--help").stdout.split("Commands:")[1]
+    assert "..." not in listing
+    for name, command in cli.commands.items():
+        summary = command.help.strip().splitlines()[0]
+        assert f"{name:<12}{summary}" in listing  # whole, at 80 columns
+        assert len(summary) <= 62  # what click shows unwrapped beside the longest name

@@ -1,6 +1,7 @@
 """barenet train on small subsets: JSON schema, files written, seeds, CNN options, Ctrl-C."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from barenet import engine, load_model
-from tests.helpers import QUICK, invoke, write_digit_csv
+from tests.helpers import QUICK, assert_real_picture, invoke, write_digit_csv
 
 
 def test_train_json_and_files(trained):
@@ -52,8 +53,25 @@ def test_train_prints_a_summary(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "Test accuracy" in result.stdout and "Saved the model to" in result.stdout
-    assert "Epoch 1/1" in result.stderr
+    assert "Epoch 1/1  train loss " in result.stderr and "  train accuracy " in result.stderr
+    assert "validation" not in result.stderr  # none held out
     assert load_model(tmp_path / "m.npz").layers[2].out_features == 32
+
+
+def test_the_epoch_line_labels_training_and_validation_accuracy(tmp_path):
+    out = tmp_path / "v.npz"
+    result = invoke("train", *QUICK, "--validation-split", "0.1", "--out", out, "--plot")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("Epoch")]
+    assert re.fullmatch(
+        r"Epoch 1/1  train loss \d\.\d{4}  accuracy: train \d\d\.\d\d%, "
+        r"validation \d\d\.\d\d%  \d+\.\d s",
+        line,
+    ), line
+    assert len(line) < 80
+    history = load_model(out).history.history  # what the curves beside it draw
+    assert len(history["val_accuracy"]) == 1 and history["val_accuracy"][0] is not None
+    assert_real_picture(tmp_path / "v.curves.png", (1000, 400))
 
 
 def test_same_seed_same_model(tmp_path):

@@ -9,8 +9,9 @@ import barenet as bn
 from barenet.datasets import load_data
 from barenet.digits.config import TrainConfig
 from barenet.digits.recipe import train
+from barenet.digits.shipped import open_model
 from barenet.report import plots
-from barenet.report.page import write_report
+from barenet.report.page import final_test, write_report
 from tests.helpers import assert_real_picture, invoke
 
 FIXED_SIZES = {
@@ -81,3 +82,46 @@ def test_an_ensemble_draws_its_first_members_curves_and_weights(small_run, tmp_p
     pair.metadata["members"][0]["history"] = {"loss": ["not a number"]}  # a tampered file
     with pytest.raises(ValueError, match="carries no training history"):
         write_report(pair, data, tmp_path / "tampered", "pair.npz")
+
+
+@pytest.fixture
+def drawn_curves(monkeypatch):
+    """The arguments of every learning_curves call that write_report makes."""
+    calls = []
+
+    def spy(history, title="", final_test=None):
+        calls.append((history, final_test))
+        return real(history, title, final_test)
+
+    real = plots.learning_curves
+    monkeypatch.setattr(plots, "learning_curves", spy)
+    return calls
+
+
+def test_the_curves_show_validation_and_the_final_test_score(small_run, tmp_path, drawn_curves):
+    run, data = small_run
+    write_report(run.model, data, tmp_path, "small.npz")
+    [(history, final)] = drawn_curves
+    assert len(history["val_accuracy"]) == 3 and None not in history["val_accuracy"]
+    assert final == {"loss": run.test_loss, "accuracy": run.test_accuracy}
+
+
+def test_the_shipped_models_have_a_final_test_score_to_draw():
+    for name in ("cnn", "mlp"):
+        model, _ = open_model(name)
+        scores = final_test(model)
+        assert set(scores) == {"loss", "accuracy"} and 0.99 < scores["accuracy"] <= 1
+        figure = plots.learning_curves(model.history.history, name, scores)
+        assert figure.axes[1].get_legend().get_texts()[-1].get_text().startswith("test, after")
+    assert final_test(bn.Sequential([bn.Dense(2, 2)])) == {}
+
+
+def test_an_ensemble_draws_no_test_point_on_its_members_curves(small_run, tmp_path, drawn_curves):
+    run, data = small_run
+    pair = bn.ensemble([run.model, run.model])
+    pair.metadata = {
+        "members": [{"file": "a.npz", "history": run.model.history.history}],
+        "metrics": {"test_accuracy": 0.9, "test_loss": 0.3},  # the ensemble's, not member 1's
+    }
+    write_report(pair, data, tmp_path, "pair.npz")
+    assert drawn_curves[0][1] is None

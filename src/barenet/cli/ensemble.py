@@ -61,10 +61,11 @@ def ensemble_metadata(
 def ensemble_command(
     models: tuple[str, ...], out: str, data_path: str | None, as_json: bool
 ) -> None:
-    """Save MODELs (files or shipped names) as one model that averages their probabilities.
+    """Combine models into one that averages their probabilities.
 
-    The ensemble file is a model like any other: predict, evaluate, report, serve and export
-    take it. It is measured on the test split (MNIST's, or --data's) before it is saved.
+    MODELs are model files or shipped names. The ensemble file is a model like any other:
+    predict, evaluate, report, serve and export take it. It is measured on the test split
+    (MNIST's, or --data's) before it is saved.
     """
     if len(models) > MAX_MEMBERS:
         raise click.UsageError(f"At most {MAX_MEMBERS} models, got {len(models)}.")

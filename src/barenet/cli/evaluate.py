@@ -22,10 +22,10 @@ from barenet.metrics import confusion_matrix, per_class_scores
 def evaluate_command(
     model_argument: str | None, model_path: str | None, data_path: str | None, as_json: bool
 ) -> None:
-    """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix on the test split.
+    """Measure a model on the test split.
 
-    MODEL (or --model) is a shipped model's name or a model file; the best shipped model if
-    omitted.
+    Prints its accuracy, loss, per-class precision/recall/F1 and confusion matrix. MODEL (or
+    --model) is a shipped model's name or a model file; the best shipped model if omitted.
     """
     if model_argument and model_path:
         raise click.UsageError("Give the model once: as MODEL or as --model, not both.")

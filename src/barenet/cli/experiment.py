@@ -85,7 +85,10 @@ def experiment_command(
     plot: str | None,
     **options: Any,
 ) -> None:
-    """Train several times with different seeds and report mean +/- std per variant."""
+    """Compare variants, each trained with several seeds.
+
+    Prints each run's test accuracy, then each variant's mean and standard deviation.
+    """
     if plot:
         require_matplotlib()  # before any training, not after it
     base = config_from_options(preset, options)
@@ -95,7 +98,7 @@ def experiment_command(
     if cluster and count > 1:
         raise click.UsageError(
             "--workers and --cluster exclude each other: a cluster's workers are started "
-            "with `dask worker` (see the README)."
+            "with `dask worker` (see docs/experiments.md)."
         )
     where = f"on the Dask cluster at {cluster}" if cluster else f"in {count} worker(s)"
     stderr.print(
@@ -212,8 +215,16 @@ def _summaries(variants: Sequence[Variant], records: Sequence[RunRecord]) -> lis
 
 
 def _print_tables(records: Sequence[RunRecord], summaries: Sequence[dict[str, Any]]) -> None:
-    name_column = Column("variant", no_wrap=True)  # "layers=784-128-10" stays whole
-    table = Table(name_column, "seed", "test accuracy", "test loss", "seconds", title="Runs")
+    # A long variant wraps between its settings (rich breaks lines at spaces, never inside
+    # "layers=784-128-10"); the figures stay whole, so nothing is cut short at 80 columns.
+    table = Table(
+        Column("variant", overflow="fold"),
+        Column("seed", no_wrap=True),
+        Column("test accuracy", no_wrap=True),
+        Column("test loss", no_wrap=True),
+        Column("seconds", no_wrap=True),
+        title="Runs",
+    )
     for r in records:
         table.add_row(
             r.variant,
@@ -224,11 +235,11 @@ def _print_tables(records: Sequence[RunRecord], summaries: Sequence[dict[str, An
         )
     stdout.print(table)
     summary = Table(
-        Column("variant", no_wrap=True),
-        "runs",
-        "accuracy (mean ± std)",
-        "seconds (mean ± std)",
-        title="Summary",
+        Column("variant", overflow="fold"),
+        Column("runs", no_wrap=True),
+        Column("test accuracy", no_wrap=True),
+        Column("seconds", no_wrap=True),
+        title="Summary: mean ± standard deviation of each variant's runs",
     )
     for s in summaries:
         summary.add_row(

@@ -17,7 +17,10 @@ from barenet.onnx_export import export_onnx
 @click.argument("out", type=click.Path(dir_okay=False))
 @json_option
 def export_command(model_name: str, out: str, as_json: bool) -> None:
-    """Write MODEL (cnn, mlp or a model file) to OUT as ONNX (needs barenet[onnx])."""
+    """Write a model as ONNX, to run it elsewhere.
+
+    MODEL is cnn, mlp or a model file; OUT the .onnx file to write. Needs barenet[onnx].
+    """
     model, path = open_model(model_name)
     try:
         written = export_onnx(model, out)

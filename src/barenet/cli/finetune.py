@@ -47,7 +47,11 @@ def finetune_command(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Fine-tune a model on a person's digits, mixed with MNIST, and say what it gained."""
+    """Fine-tune a model on a person's own digits.
+
+    Their digits are mixed with MNIST images, so that the model forgets nothing; it then says
+    what it gained on both.
+    """
     data = load_digit_data(data_path or default_folder())
     if not as_json:
         describe_data(data, stderr)

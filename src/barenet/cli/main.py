@@ -43,7 +43,32 @@ class FriendlyGroup(click.Group):
             ctx.exit(INTERRUPTED)
 
 
-@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# Where each command is explained: its section of docs/cli.md, then the topic page it belongs
+# to. The paths are those in barenet's repository; the built site has each page as .html.
+DOCS = {
+    "train": ("docs/cli.md#barenet-train",),
+    "finetune": ("docs/cli.md#barenet-finetune", "docs/your-digit.md"),
+    "ensemble": ("docs/cli.md#barenet-ensemble",),
+    "evaluate": ("docs/cli.md#barenet-evaluate",),
+    "predict": ("docs/cli.md#barenet-predict", "docs/your-digit.md"),
+    "experiment": ("docs/cli.md#barenet-experiment", "docs/experiments.md"),
+    "presets": ("docs/cli.md#barenet-presets", "docs/presets.md"),
+    "report": ("docs/cli.md#barenet-report",),
+    "serve": ("docs/cli.md#barenet-serve", "docs/page.md"),
+    "export": ("docs/cli.md#barenet-export",),
+}
+
+
+def docs_pointer(pages: tuple[str, ...]) -> str:
+    """The last line of a command's --help: ``Docs: docs/cli.md#barenet-train``."""
+    return "Docs: " + " and ".join(pages)
+
+
+@click.group(
+    cls=FriendlyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Docs: docs/ in barenet's repository; docs/cli.md has a section per command.",
+)
 @click.version_option(__version__, prog_name="barenet")
 def cli() -> None:
     """barenet: neural networks from scratch in NumPy, on MNIST digits and your own."""
@@ -61,6 +86,11 @@ for command in (
     serve_command,
     export_command,
 ):
+    assert command.name is not None and command.help is not None
+    # The listing in `barenet --help` shows the docstring's whole first line, wrapped at need,
+    # where click would cut it short with "..." in a narrow terminal.
+    command.short_help = command.help.strip().splitlines()[0]
+    command.epilog = docs_pointer(DOCS[command.name])
     cli.add_command(command)
 
 

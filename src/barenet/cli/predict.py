@@ -152,8 +152,10 @@ def predict_command(
     digit_check: bool,
     out: str | None,
 ) -> None:
-    """Read the digit in each image file (PNG, JPEG, BMP, GIF, WebP; any size or colours), or
-    in every image of a data set with --data."""
+    """Read the digit in image files, or in every image of --data.
+
+    PATHS are PNG, JPEG, BMP, GIF, WebP or TIFF files of any size and colours.
+    """
     if bool(paths) == bool(data_path):
         raise click.UsageError("Give image files or folders, or --data PATH (one of the two).")
     if out:

@@ -11,25 +11,17 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from barenet.callbacks import Callback
+from barenet.callbacks import Callback, describe_epoch
 
 PER_EPOCH_LIMIT = 30  # more epochs than this get one overall bar
 REDRAWS_PER_EPOCH = 100  # update the bar at most this often: per-sample epochs have 60,000 steps
 
 
-def format_logs(logs: dict[str, float]) -> str:
-    """``loss 0.1234  accuracy 96.50%  val_loss ...`` for the metrics in ``logs``."""
-    parts = []
-    for key, value in logs.items():
-        if key == "seconds":
-            continue
-        shown = f"{value:.2%}" if "accuracy" in key else f"{value:.4f}"
-        parts.append(f"{key} {shown}")
-    return "  ".join(parts)
-
-
 class RichProgress(Callback):
-    """A progress bar with the running loss; one line per finished epoch."""
+    """A progress bar with the running loss, and a line per finished epoch such as
+
+    ``Epoch 3/10  train loss 0.1234  accuracy: train 96.50%, validation 97.10%  1.2 s``
+    """
 
     def __init__(self, epochs: int, steps_per_epoch: int, console: Console) -> None:
         super().__init__()
@@ -69,12 +61,12 @@ class RichProgress(Callback):
             self.progress.remove_task(self.task)
             seconds = logs.get("seconds", 0.0)
             self.console.print(
-                f"Epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}  ({seconds:.1f} s)"
+                f"Epoch {epoch + 1}/{self.epochs}  {describe_epoch(logs)}  {seconds:.1f} s"
             )
         else:
-            self.progress.update(self.task, completed=epoch + 1, metrics=format_logs(logs))
+            self.progress.update(self.task, completed=epoch + 1, metrics=describe_epoch(logs))
             if not self.console.is_terminal and (epoch + 1) % max(1, self.epochs // 10) == 0:
-                self.console.print(f"Epoch {epoch + 1}/{self.epochs}  {format_logs(logs)}")
+                self.console.print(f"Epoch {epoch + 1}/{self.epochs}  {describe_epoch(logs)}")
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         self.close()

@@ -21,10 +21,11 @@ from barenet.digits.shipped import open_model
     help="Folder for the PNGs and report.html (default: <model name>-report).",
 )
 def report_command(model_path: str | None, data_path: str | None, out: str | None) -> None:
-    """Draw learning curves, the confusion matrix, the worst mistakes, per-digit accuracy, the
-    first layer's weights and a calibration plot, and gather them in report.html.
+    """Draw a model's pictures and gather them in report.html.
 
-    MODEL is a shipped model's name (cnn, the default, or mlp) or a model file.
+    Learning curves, the confusion matrix, the worst mistakes, per-digit accuracy, the first
+    layer's weights and a calibration plot. MODEL is a shipped model's name (cnn, the
+    default, or mlp) or a model file.
     """
     from barenet.report.page import write_report
 

@@ -92,11 +92,11 @@ def serve_command(
     port: int,
     allowed: tuple[str, ...],
 ) -> None:
-    """Serve a page to draw digits on, with live predictions, and its JSON API.
+    """Serve a page to draw digits on, with live predictions.
 
-    Open the printed address in a browser. One log line per request; Ctrl-C stops the server.
-    It answers only to the names it knows (localhost, --host, --allow-host), so another web
-    site cannot reach it through a name of its own.
+    The page's JSON API is served too. Open the printed address in a browser. One log line per
+    request; Ctrl-C stops the server. It answers only to the names it knows (localhost,
+    --host, --allow-host), so another web site cannot reach it through a name of its own.
     """
     try:
         import uvicorn

@@ -117,7 +117,10 @@ def train_command(
     plot: str | None,
     **options: Any,
 ) -> None:
-    """Train a network on MNIST (or --data) with a live progress bar, then save it."""
+    """Train a network on MNIST (or --data) and save it.
+
+    Prints a line per epoch, the test accuracy, and where the model and its history went.
+    """
     if plot is not None:
         require_matplotlib()  # before training, not after it
     if resume_path:
@@ -288,7 +291,8 @@ def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path
     if plot is not None and history.get("loss"):
         from barenet.report.plots import learning_curves, save_png
 
-        figure = learning_curves(history, f"Learning curves: {model_path.name}")
+        final_test = {"loss": run.test_loss, "accuracy": run.test_accuracy}
+        figure = learning_curves(history, f"Learning curves: {model_path.name}", final_test)
         curves_path = save_png(figure, plot or model_path.with_suffix(".curves.png"))
     return model_path, history_path, curves_path
 
@@ -296,7 +300,7 @@ def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path
 def _summary(
     run: TrainedRun, model_path: Path, history: dict[str, Any], curves_path: Path | None
 ) -> dict[str, Any]:
-    """What ``--json`` prints: stable keys, documented in the README."""
+    """What ``--json`` prints: stable keys, documented in docs/cli.md."""
     return {
         "model": str(model_path),
         "test_accuracy": run.test_accuracy,

@@ -58,6 +58,20 @@ def learning_history(model: Sequential) -> tuple[dict[str, list[Any]], str] | No
     return None
 
 
+def final_test(model: Sequential) -> dict[str, float]:
+    """The test loss and accuracy that ``barenet train`` measured on the finished model (kept
+    in its metadata); empty for a model saved without them."""
+    metrics = model.metadata.get("metrics")
+    if not isinstance(metrics, dict):
+        return {}
+    scores = {metric: metrics.get(f"test_{metric}") for metric in ("loss", "accuracy")}
+    return {
+        metric: float(value)
+        for metric, value in scores.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
 def first_weights(model: Sequential) -> np.ndarray | None:
     """The weights of the first Dense or Conv2D layer (None if the model has neither); for an
     ensemble, its first member's."""
@@ -99,9 +113,11 @@ def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: st
 FIGURE_TEXT = {
     "learning-curves.png": (
         "Learning curves",
-        "Loss and accuracy after each epoch, from the history saved with the model. Training "
-        "figures are measured while the weights change (and with dropout or augmentation on), "
-        "so they can sit below validation.",
+        "Loss and accuracy after each epoch, from the history saved with the model: on the "
+        "training data, and on validation data when the run held some out (--validation-split); "
+        "a star marks the test set's score once training ended. Training figures are measured "
+        "while the weights change (and with dropout or augmentation on), so they can sit below "
+        "the others.",
     ),
     "confusion-matrix.png": (
         "Confusion matrix",
@@ -140,8 +156,11 @@ def _figures(
     assert found is not None
     history, whose = found
     accuracy = np.trace(matrix) / len(labels)
+    curves = plots.learning_curves(
+        history, f"Learning curves: {name}{whose}", None if whose else final_test(model)
+    )
     drawn = {
-        "learning-curves.png": plots.learning_curves(history, f"Learning curves: {name}{whose}"),
+        "learning-curves.png": curves,
         "confusion-matrix.png": plots.confusion_matrix(
             matrix, f"Confusion matrix ({accuracy:.2%} correct)"
         ),

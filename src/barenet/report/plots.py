@@ -42,32 +42,60 @@ def save_png(figure: Figure, path: str | Path) -> Path:
     return path
 
 
-def learning_curves(history: Mapping[str, Sequence[float | None]], title: str = "") -> Figure:
-    """Loss and accuracy per epoch, for every split the history holds (train, validation, test)."""
+# Said under the curves when a history holds no held-out figure per epoch.
+TRAINING_ONLY = (
+    "Only the training data was measured each epoch: train with --validation-split to see "
+    "validation beside it."
+)
+
+
+def learning_curves(
+    history: Mapping[str, Sequence[float | None]],
+    title: str = "",
+    final_test: Mapping[str, float | None] | None = None,
+) -> Figure:
+    """Loss and accuracy per epoch, for every split the history holds (train, validation, test).
+
+    ``final_test`` (``{"loss": ..., "accuracy": ...}``), the scores of the finished model on the
+    test set, is drawn as one point after the last epoch when the history has no test curve of
+    its own. A history with no held-out curve says so under the figure rather than leave a
+    reader to take the training curve for one.
+    """
     figure = new_figure(10, 4)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    curves = {
+        (split, metric): _measured(epochs, history.get(prefix + metric))
+        for split, prefix in (("train", ""), ("validation", "val_"), ("test", "test_"))
+        for metric in ("loss", "accuracy")
+    }
     for axes, metric, label in (
         (loss_axes, "loss", "Loss"),
         (accuracy_axes, "accuracy", "Accuracy"),
     ):
-        for split, prefix in (("train", ""), ("validation", "val_"), ("test", "test_")):
-            values = history.get(prefix + metric)
-            if not values:
+        scale = 100 if metric == "accuracy" else 1
+        for (split, curve_metric), (xs, ys) in curves.items():
+            if curve_metric != metric or not xs:
                 continue
-            points = [(e, v) for e, v in zip(epochs, values, strict=False) if v is not None]
-            if not points:
-                continue
-            xs, ys = zip(*points, strict=True)
-            if metric == "accuracy":
-                ys = tuple(100 * y for y in ys)
             axes.plot(
                 xs,
-                ys,
+                [scale * y for y in ys],
                 marker="o" if len(xs) <= 30 else None,
                 markersize=3,
                 color=SPLIT_COLOURS[split],
                 label=split,
+            )
+        final = (final_test or {}).get(metric)
+        if final is not None and len(epochs) and not curves["test", metric][0]:
+            shown = f"{final:.2%}" if metric == "accuracy" else f"{final:.4f}"
+            axes.plot(
+                epochs[-1],
+                scale * final,
+                marker="*",
+                markersize=12,
+                linestyle="none",
+                color=SPLIT_COLOURS["test"],
+                label=f"test, after training ({shown})",
             )
         axes.set_xlabel("epoch")
         axes.set_ylabel(label + (" (%)" if metric == "accuracy" else ""))
@@ -78,7 +106,18 @@ def learning_curves(history: Mapping[str, Sequence[float | None]], title: str = 
         for axes in (loss_axes, accuracy_axes):
             axes.set_xticks(epochs)
     figure.suptitle(title or "Learning curves")
+    held_out = any(xs for (split, _), (xs, _) in curves.items() if split != "train")
+    if not held_out:
+        figure.supxlabel(TRAINING_ONLY, fontsize="medium", color="#444444")
     return figure
+
+
+def _measured(
+    epochs: np.ndarray, values: Sequence[float | None] | None
+) -> tuple[list[int], list[float]]:
+    """The epochs at which ``values`` were measured (None where not), and the values."""
+    points = [(int(e), v) for e, v in zip(epochs, values or [], strict=False) if v is not None]
+    return [e for e, _ in points], [v for _, v in points]
 
 
 def confusion_matrix(matrix: np.ndarray, title: str = "Confusion matrix") -> Figure:
