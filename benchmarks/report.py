@@ -48,6 +48,10 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "",
         f"Measured on {results['date']} by `python benchmarks/speed.py` (reported, never asserted).",
         "",
+        'How to read these tables ("matmul limit", races), earlier runs on machines with AVX-512, '
+        "the measurements behind the engine's choices, and what was tried and measured slower: "
+        "[NOTES.md](NOTES.md) and [engine-timings.md](engine-timings.md).",
+        "",
         f"- Machine: {_cpu(machine)}, {machine['memory_gib']} GiB.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         f"- NumPy's BLAS: {_blas_line(results['blas'])}; OPENBLAS_CORETYPE="

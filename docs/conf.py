@@ -13,10 +13,14 @@ extensions = [
     "sphinx.ext.napoleon",  # Google-style "Args:", "Returns:", "Shape:" sections
     "sphinx.ext.viewcode",
     "sphinx.ext.mathjax",
+    # MathJax served from the built site itself (the package vendors it), so the formulas render
+    # offline: the site loads no script, stylesheet or font from the internet.
+    "sphinx-mathjax-offline",
 ]
 exclude_patterns = ["_build", "guide/*.md", "guide/README.md", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"  # CI runs the chapters with nbmake; the pages show their outputs
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3  # links such as cli.md#barenet-train reach a section of another page
 
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"

@@ -4,7 +4,7 @@ A real MNIST test digit is traced onto the canvas with mouse strokes; the page m
 digit with bars summing to 1, and inside the network every layer and the saliency map. The browser
 is the system's /usr/bin/chromium: nothing is downloaded. Where it is missing the test is skipped,
 unless BARENET_REQUIRE_BROWSER=1 (set by .ci/run). With BARENET_SCREENSHOTS=1 the tests also
-write the README's screenshots to docs/images/.
+write the screenshots of the README and the docs to docs/images/.
 """
 
 import io
@@ -22,27 +22,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.chromium import CHROMIUM, FLAGS, require_chromium
 from tests.helpers import trace_digit
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "images"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
-if not CHROMIUM.exists() or not os.access(CHROMIUM, os.X_OK):
-    if os.environ.get("BARENET_REQUIRE_BROWSER") == "1":
-        pytest.fail(
-            "BARENET_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install chromium",
-            pytrace=False,
-        )
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 
 
 def free_port():
@@ -273,6 +257,12 @@ def test_inside_the_network_shows_every_layer_and_the_saliency(server, browser):
     if os.environ.get("BARENET_SCREENSHOTS") == "1":
         page.mouse.move(0, 0)
         page.screenshot(path=str(SCREENSHOTS / "page-desktop.png"), full_page=True)
+        # The README's picture: the drawing, the answer, and the start of the inside view.
+        page.screenshot(
+            path=str(SCREENSHOTS / "the-page.png"),
+            clip={"x": 125, "y": 0, "width": 1035, "height": 965},
+            full_page=True,  # the clip is then measured from the top of the page
+        )
     page.close()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from barenet.model import Sequential, load_model
 from barenet.saving import ModelFileError
 
-# name -> file in barenet/digits/models/, best first; each was made by the command in the README.
+# name -> file in barenet/digits/models/, best first; docs/presets.md gives the command of each.
 SHIPPED_MODELS = {"cnn": "mnist-cnn.npz", "mlp": "mnist-mlp.npz"}
 DEFAULT_MODEL = "cnn"
 
