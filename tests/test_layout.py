@@ -18,7 +18,7 @@ BENCHMARKS = ROOT / "benchmarks"
 # Who may import whom: a sub-package may import those of a lower rank (and the library, rank 0),
 # never one of its own rank or above. report and web both use digits; neither uses the other.
 # The engine is the library's second wing: it imports the textbook, never the other way round.
-RANKS = {"engine": 1, "datasets": 1, "digits": 2, "report": 3, "web": 3, "cli": 4}
+RANKS = {"engine": 1, "datasets": 1, "digits": 2, "exercises": 2, "report": 3, "web": 3, "cli": 4}
 LIBRARY_MAY_IMPORT = {"numpy"}
 # The optional imports of the library, each made only when its feature is asked for, so the
 # library still needs NumPy alone (the extras add them).

@@ -17,6 +17,7 @@ from barenet.cli.evaluate import evaluate_command
 from barenet.cli.experiment import experiment_command
 from barenet.cli.export import export_command
 from barenet.cli.finetune import finetune_command
+from barenet.cli.grade import grade_command
 from barenet.cli.predict import predict_command
 from barenet.cli.presets import presets_command
 from barenet.cli.report import report_command
@@ -56,6 +57,7 @@ DOCS = {
     "report": ("docs/cli.md#barenet-report",),
     "serve": ("docs/cli.md#barenet-serve", "docs/page.md"),
     "export": ("docs/cli.md#barenet-export",),
+    "grade": ("docs/cli.md#barenet-grade", "docs/guide/README.md"),
 }
 
 
@@ -85,6 +87,7 @@ for command in (
     report_command,
     serve_command,
     export_command,
+    grade_command,
 ):
     assert command.name is not None and command.help is not None
     # The listing in `barenet --help` shows the docstring's whole first line, wrapped at need,
