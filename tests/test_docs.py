@@ -78,6 +78,17 @@ def test_the_readme_links_reach_their_sections(site):
         assert f'id="{anchor}"' in (site / f"{page}.html").read_text(), f"{page}.md#{anchor}"
 
 
+def test_every_help_pointer_reaches_its_section(site):
+    from barenet.cli.main import DOCS
+
+    for command, pages in DOCS.items():
+        for pointer in pages:
+            page, _, anchor = pointer.removeprefix("docs/").partition("#")
+            html = site / Path(page).with_suffix(".html")
+            assert html.is_file(), f"barenet {command} --help points at {pointer}"
+            assert not anchor or f'id="{anchor}"' in html.read_text(), pointer
+
+
 def test_a_formula_page_typesets_offline(site):
     from tests.chromium import CHROMIUM, FLAGS, require_chromium
 

@@ -57,7 +57,7 @@ DOCS = {
     "report": ("docs/cli.md#barenet-report",),
     "serve": ("docs/cli.md#barenet-serve", "docs/page.md"),
     "export": ("docs/cli.md#barenet-export",),
-    "grade": ("docs/cli.md#barenet-grade", "docs/guide/README.md"),
+    "grade": ("docs/cli.md#barenet-grade",),
 }
 
 

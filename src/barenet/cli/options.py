@@ -72,7 +72,8 @@ def data_option(purpose: str = "") -> Decorator:
         "--data",
         "data_path",
         type=click.Path(),
-        help=f"IDX folder, Keras .npz or CSV{purpose} (default: the shipped MNIST).",
+        help=f"IDX folder, Keras .npz, CSV or a folder of DIGIT/NAME.png{purpose} "
+        "(default: the shipped MNIST).",
     )
 
 

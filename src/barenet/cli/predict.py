@@ -114,7 +114,7 @@ def result_line(result: dict[str, Any]) -> str:
     "data_path",
     metavar="PATH",
     help="Predict a data set instead of image files: every row of a CSV (Kaggle's test.csv), "
-    "or the test split of an IDX folder or .npz.",
+    "or the test split of an IDX folder, .npz or DIGIT/NAME.png folder.",
 )
 @model_option
 @click.option(
