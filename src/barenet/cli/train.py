@@ -233,7 +233,7 @@ def _announce(config: TrainConfig, name: str, start: dict[str, Sequential]) -> N
         begun = ", starting from a trained model's weights"
     stderr.print(
         f"Training {name}: {describe_architecture(config)}, {config.optimizer}, "
-        f"{config.epochs} epochs{images}{begun}"
+        f"{config.epochs} epoch{'s' * (config.epochs != 1)}{images}{begun}"
     )
 
 
