@@ -162,3 +162,39 @@ def batchnorm_backward(dy, x, gamma, eps=1e-5):
     dgamma, dbeta = (dy * x_hat).sum(axis=0), dy.sum(axis=0)
     dx = gamma * inverse_std * (dy - dbeta / len(x) - x_hat * dgamma / len(x))
     return dx, dgamma, dbeta
+
+
+def welch(a, b):
+    """difference = mean(a) - mean(b); standard_error = sqrt(s_a^2 / n_a + s_b^2 / n_b), s^2 the
+    sample variance (ddof=1): the standard error of the difference, by Welch.
+
+    Shape: a (n_a,), b (n_b,), n_a and n_b >= 2 -> two numbers.
+    """
+    standard_error = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+    return np.mean(a) - np.mean(b), standard_error
+
+
+def center_of_mass(image):
+    """row = sum_{r, c} r image[r, c] / sum image, col = sum_{r, c} c image[r, c] / sum image.
+
+    Shape: image (H, W), non-negative ink -> (row, col), two numbers, indices from 0.
+    """
+    rows, cols = np.indices(image.shape)  # each pixel's row and column index, (H, W) each
+    total = image.sum()
+    return (rows * image).sum() / total, (cols * image).sum() / total
+
+
+def dropout_forward(x, mask, rate):
+    """y = x * mask / (1 - rate): dropped units zeroed, kept ones scaled up (inverted dropout).
+
+    Shape: x and mask (any, the same) -> y, the shape of x.
+    """
+    return x * mask / (1 - rate)
+
+
+def dropout_backward(dy, mask, rate):
+    """dx = dy * mask / (1 - rate): the forward pass is linear in x, with this slope.
+
+    Shape: dy and mask (any, the same) -> dx, the shape of dy.
+    """
+    return dy * mask / (1 - rate)

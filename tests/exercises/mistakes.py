@@ -520,3 +520,144 @@ def batchnorm_backward_dbeta_scalar(dy, x, gamma, eps=1e-5):
 def batchnorm_backward_dbeta_per_sample(dy, x, gamma, eps=1e-5):
     _, _, dgamma, _ = batchnorm(dy, x, gamma, eps)
     return batchnorm_dx(dy, x, gamma, eps), dgamma, dy
+
+
+# Experiments: Welch's standard error
+
+
+@wrong("welch", "population-variance", "population variance (ddof=0)")
+def welch_population_variance(a, b):
+    return np.mean(a) - np.mean(b), np.sqrt(np.var(a) / len(a) + np.var(b) / len(b))
+
+
+@wrong("welch", "errors-added", "added instead of combined in quadrature")
+def welch_errors_added(a, b):
+    se_a = np.std(a, ddof=1) / np.sqrt(len(a))
+    se_b = np.std(b, ddof=1) / np.sqrt(len(b))
+    return np.mean(a) - np.mean(b), se_a + se_b
+
+
+@wrong("welch", "standard-deviations-not-errors", "standard deviations used instead")
+def welch_standard_deviations(a, b):
+    return np.mean(a) - np.mean(b), np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1))
+
+
+@wrong("welch", "pooled-variance", "a pooled variance")
+def welch_pooled(a, b):
+    n_a, n_b = len(a), len(b)
+    pooled = ((n_a - 1) * np.var(a, ddof=1) + (n_b - 1) * np.var(b, ddof=1)) / (n_a + n_b - 2)
+    return np.mean(a) - np.mean(b), np.sqrt(pooled * (1 / n_a + 1 / n_b))
+
+
+@wrong("welch", "pooled-variance", "a pooled variance")
+def welch_one_sample(a, b):
+    runs = np.concatenate([a, b])
+    return np.mean(a) - np.mean(b), np.std(runs, ddof=1) / np.sqrt(len(runs))
+
+
+@wrong("welch", "difference-sign-flipped", "other way round (b - a)")
+def welch_sign_flipped(a, b):
+    return np.mean(b) - np.mean(a), np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+
+
+# Reading your digit: the centre of mass
+
+
+def weighted(image):
+    """(sum of row * ink, sum of col * ink, all the ink)."""
+    rows, cols = np.indices(image.shape)
+    return (rows * image).sum(), (cols * image).sum(), image.sum()
+
+
+@wrong("center_of_mass", "row-and-column-swapped", "(col, row)")
+def center_of_mass_swapped(image):
+    row, col, total = weighted(image)
+    return col / total, row / total
+
+
+@wrong("center_of_mass", "not-divided-by-the-ink", "not divided by the total ink")
+def center_of_mass_not_divided(image):
+    row, col, _ = weighted(image)
+    return row, col
+
+
+@wrong("center_of_mass", "not-divided-by-the-ink", "not divided by the total ink")
+def center_of_mass_mean_over_pixels(image):
+    rows, cols = np.indices(image.shape)
+    return np.mean(rows * image), np.mean(cols * image)
+
+
+@wrong("center_of_mass", "unweighted-centre", "an unweighted centre")
+def center_of_mass_of_the_image(image):
+    height, width = image.shape
+    return (height - 1) / 2, (width - 1) / 2
+
+
+@wrong("center_of_mass", "unweighted-centre", "an unweighted centre")
+def center_of_mass_of_the_box(image):
+    rows, cols = np.nonzero(image)
+    return (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2
+
+
+@wrong("center_of_mass", "indices-from-1", "counted from 1")
+def center_of_mass_from_one(image):
+    rows, cols = np.indices(image.shape) + 1
+    return (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+
+
+# Dropout
+
+
+@wrong("dropout_forward", "not-scaled", "not scaled by 1 / (1 - rate)")
+def dropout_forward_unscaled(x, mask, rate):
+    return x * mask
+
+
+@wrong("dropout_forward", "scaled-by-rate", "scaled by 1 / rate")
+def dropout_forward_by_rate(x, mask, rate):
+    return x * mask / rate
+
+
+@wrong("dropout_forward", "scaled-by-the-keep-probability", "multiplied by 1 - rate")
+def dropout_forward_times_keep(x, mask, rate):
+    return x * mask * (1 - rate)
+
+
+@wrong("dropout_forward", "mask-inverted", "the mask inverted")
+def dropout_forward_inverted(x, mask, rate):
+    return np.where(mask, 0, x) / (1 - rate)
+
+
+@wrong("dropout_forward", "mask-not-applied", "the mask not applied")
+def dropout_forward_no_mask(x, mask, rate):
+    return x / (1 - rate)
+
+
+@wrong("dropout_backward", "not-scaled", "not scaled by 1 / (1 - rate)")
+def dropout_backward_unscaled(dy, mask, rate):
+    return dy * mask
+
+
+@wrong("dropout_backward", "scaled-by-rate", "scaled by 1 / rate")
+def dropout_backward_by_rate(dy, mask, rate):
+    return dy * mask / rate
+
+
+@wrong("dropout_backward", "scaled-by-the-keep-probability", "multiplied by 1 - rate")
+def dropout_backward_times_keep(dy, mask, rate):
+    return dy * mask * (1 - rate)
+
+
+@wrong("dropout_backward", "mask-inverted", "the mask inverted")
+def dropout_backward_inverted(dy, mask, rate):
+    return dy * (1 - mask) / (1 - rate)
+
+
+@wrong("dropout_backward", "mask-not-applied", "the mask not applied")
+def dropout_backward_no_mask(dy, mask, rate):
+    return dy / (1 - rate)
+
+
+@wrong("dropout_backward", "derivative-without-dy", "without multiplying by dy")
+def dropout_backward_without_dy(dy, mask, rate):
+    return mask / (1 - rate)

@@ -3,6 +3,7 @@ and every wrong answer in mistakes.py fails with its classic mistake named."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from barenet.exercises import EXERCISES, grade, grade_file
@@ -24,7 +25,7 @@ def test_the_solutions_answer_every_exercise(graded_solutions):
 def test_every_solution_passes(graded_solutions, name):
     result = dict(graded_solutions)[name]
     assert result.passed, str(result)
-    assert str(result).startswith(f"OK {name}: agrees with barenet's textbook")
+    assert str(result).startswith(f"OK {name}: agrees with {EXERCISES[name].oracle}")
 
 
 @pytest.mark.parametrize(
@@ -61,3 +62,14 @@ def test_on_a_batch_of_one_the_mistake_that_explains_every_input_is_named():
     # 2 (yhat - y) is also 2 (yhat - y) / N for N = 1: the grader names the mistake made.
     result = grade("mse", lambda yhat, y: (((yhat - y) ** 2).mean(), 2 * (yhat - y)))
     assert result.mistakes == ("gradient-not-averaged",)
+
+
+def test_a_mistake_made_in_several_outputs_is_named_once_for_them_all():
+    def center_of_mass(image):
+        rows, cols = np.indices(image.shape)
+        return (cols * image).sum() / image.sum(), (rows * image).sum() / image.sum()
+
+    result = grade("center_of_mass", center_of_mass)
+    assert result.mistakes == ("row-and-column-swapped",)
+    assert result.message.count("Classic mistake in") == 1
+    assert "Classic mistake in row and col: the row and the column swapped" in result.message

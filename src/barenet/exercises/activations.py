@@ -16,7 +16,6 @@ from barenet.exercises.spec import Case, Exercise, Mistake, Section, case, centr
 from barenet.layers import Layer
 
 ACTIVATION = Section(2, "An activation")
-SLOPES = Section(1, "Why the sigmoid stalls")
 TUTORIAL = Section(4, "The ReLU-ReLU-sigmoid network: two mistakes that still train")
 SOFTMAX = Section(3, "Softmax, and why it overflows")
 
@@ -153,7 +152,7 @@ def smooth_mistakes(name: str, f: Callable[..., Any], slope: str) -> tuple[Mista
             f"{slope} is the slope written with the output y = {name}(x); x here is the input, "
             f"so compute y = {name}(x) first, then dx = dy * {slope}.",
             lambda dy, x: dy * derivative(x),
-            SLOPES,
+            ACTIVATION,
         ),
         Mistake(
             "derivative-without-dy",

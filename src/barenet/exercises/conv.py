@@ -18,6 +18,7 @@ from barenet.conv import Conv2D
 from barenet.exercises.spec import Case, Exercise, Mistake, Section, case, central_differences
 
 CONVOLUTION = Section(7, "A convolution is one matrix product")
+BACKWARD = Section(7, "Backward: three correlations")
 
 # label, x (N, C, H, W), w (F, C, K, K), stride, padding, dtype, checked by central differences
 SHAPES = (
@@ -197,7 +198,7 @@ BACKWARD_MISTAKES = (
         lambda dy, x, w, stride=1, padding=0: correlate_backward(
             dy, x, w, stride, padding, crop=False
         )[0],
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "kernel-flipped-the-wrong-way",
@@ -209,7 +210,7 @@ BACKWARD_MISTAKES = (
         lambda dy, x, w, stride=1, padding=0: correlate_backward(
             dy, x, flipped(w), stride, padding
         )[0],
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "weight-gradient-flipped",
@@ -220,7 +221,7 @@ BACKWARD_MISTAKES = (
         lambda dy, x, w, stride=1, padding=0: flipped(
             correlate_backward(dy, x, w, stride, padding)[1]
         ),
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "channels-swapped",
@@ -230,7 +231,7 @@ BACKWARD_MISTAKES = (
         lambda dy, x, w, stride=1, padding=0: correlate_backward(dy, x, w, stride, padding)[
             1
         ].transpose(1, 0, 2, 3),
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "bias-summed-over-every-axis",
@@ -239,7 +240,7 @@ BACKWARD_MISTAKES = (
         "Each filter has its own bias, added at every pixel of every image: sum over the "
         "batch and the pixels, db = dy.sum(axis=(0, 2, 3)), shape (F,).",
         lambda dy, x, w, stride=1, padding=0: dy.sum(),
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "bias-summed-over-the-batch-only",
@@ -248,7 +249,7 @@ BACKWARD_MISTAKES = (
         "The bias b[f] is added at every output pixel, so each pixel's gradient adds up "
         "too: db = dy.sum(axis=(0, 2, 3)), shape (F,).",
         lambda dy, x, w, stride=1, padding=0: dy.sum(axis=0),
-        CONVOLUTION,
+        BACKWARD,
     ),
     Mistake(
         "bias-summed-over-the-pixels-only",
@@ -257,7 +258,7 @@ BACKWARD_MISTAKES = (
         "Every image uses the same biases, so their gradients add up: "
         "db = dy.sum(axis=(0, 2, 3)), shape (F,).",
         lambda dy, x, w, stride=1, padding=0: dy.sum(axis=(2, 3)),
-        CONVOLUTION,
+        BACKWARD,
     ),
 )
 
@@ -280,7 +281,7 @@ EXERCISES = (
         outputs=("dx", "dw", "db"),
         returns="(dx, dw, db), the shapes of x, w (F, C, KH, KW) and b (F,)",
         description="the gradients of a convolution layer from dy = dL/dy",
-        section=CONVOLUTION,
+        section=BACKWARD,
         make_cases=backward_cases,
         mistakes=BACKWARD_MISTAKES,
     ),

@@ -14,7 +14,6 @@ from barenet.exercises.spec import Case, Exercise, Mistake, Section, case, centr
 from barenet.layers import Dense
 
 DENSE = Section(2, "A dense layer, with shapes")
-BIASES = Section(4, "What each one had, and what it lacked")
 
 # label, N, D, M, dtype, checked by central differences. A batch of one, non-square weights,
 # and square ones (D == M), on which the (out, in) layout's formulas run without an error.
@@ -105,7 +104,7 @@ BACKWARD_MISTAKES = (
         "np.sum(dy) adds all N x M numbers into one, but each output unit has its own bias: "
         "sum over the batch axis only, db = dy.sum(axis=0), one entry per unit, like b.",
         lambda dy, x, w: dy.sum(),
-        BIASES,
+        DENSE,
     ),
     Mistake(
         "bias-sum-kept-its-axis",

@@ -28,7 +28,6 @@ import numpy as np
 from barenet import engine
 from barenet.exercises.checks import (
     NUMERICAL,
-    TEXTBOOK,
     agrees,
     difference,
     error_sentence,
@@ -140,7 +139,7 @@ def try_case(exercise: Exercise, fn: Callable[..., Any], case: Case) -> Failure 
         got, want = values[name], np.asarray(case.expected[name], dtype=np.float64)
         if agrees(got, want, case.tolerance):
             continue
-        oracle = NUMERICAL if name in case.numerical else TEXTBOOK
+        oracle = NUMERICAL if name in case.numerical else exercise.oracle
         failure.problems.append(difference(name, got, want, oracle))
         failure.mistakes += [
             mistake
@@ -172,10 +171,13 @@ def report(exercise: Exercise, failures: list[Failure], cases: int) -> Result:
     sections to reread, and on how many inputs it is wrong."""
     failure, mistakes = diagnose(failures)
     lines = [f"On {failure.case.describe()}, {'; '.join(failure.problems)}."]
-    sections = []
+    # One line for a mistake that several outputs share: "Classic mistake in row and col: ...".
+    outputs: dict[tuple[str, str, str], list[str]] = {}
     for mistake in mistakes:
-        lines.append(f"Classic mistake in {mistake.output}: {mistake.name}. {mistake.advice}")
-        sections.append(mistake.section)
+        outputs.setdefault((mistake.key, mistake.name, mistake.advice), []).append(mistake.output)
+    for (_, name, advice), names in outputs.items():
+        lines.append(f"Classic mistake in {' and '.join(names)}: {name}. {advice}")
+    sections = [mistake.section for mistake in mistakes]
     for section in dict.fromkeys(sections or [exercise.section]):
         lines.append(f"Reread {section}.")
     others = cases - 1
@@ -190,7 +192,8 @@ def report(exercise: Exercise, failures: list[Failure], cases: int) -> Result:
 
 def grade(name: str, fn: object) -> Result:
     """Grade ``fn`` as the answer to exercise ``name``: OK when it agrees with barenet's
-    textbook (and with central differences, for gradients) on every input.
+    textbook, or the exercise's formula where barenet has none (and with central differences,
+    for gradients) on every input.
 
     Args:
         name: an exercise of ``EXERCISES``, e.g. ``"dense_backward"``.
@@ -210,7 +213,7 @@ def grade(name: str, fn: object) -> Result:
     failures = [failure for case in cases if (failure := try_case(exercise, fn, case))]
     if failures:
         return report(exercise, failures, len(cases))
-    checked = "barenet's textbook" + (
+    checked = exercise.oracle + (
         " and central differences" if any(case.numerical for case in cases) else ""
     )
     labels = "; ".join(case.label for case in cases)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from barenet.exercises.checks import TEXTBOOK
 from barenet.gradcheck import numerical_gradient
 
 # The guide's chapters, by number: the stem of docs/guide/<stem>.md (and of its notebook).
@@ -28,13 +29,14 @@ CHAPTERS = {
     6: "06-experiments",
     7: "07-convolutions",
     8: "08-your-digit",
+    9: "09-debugging",
 }
 
 
 @dataclass(frozen=True)
 class Section:
-    """A place in the guide to reread: a chapter, and a ``## heading`` of it (None: the whole
-    chapter)."""
+    """A place in the guide to reread: a chapter, and a heading of it, ``##`` or ``###`` (None:
+    the whole chapter)."""
 
     chapter: int
     title: str | None = None
@@ -121,6 +123,8 @@ class Exercise:
         make_cases: ``rng -> cases``, the inputs to grade on, with their right answers.
         mistakes: the wrong formulas it recognises.
         scalars: the outputs that are single numbers (a loss), not arrays.
+        oracle: where the right answers come from, as the grade names it: barenet's textbook,
+            or a formula where barenet has no function for it.
     """
 
     name: str
@@ -133,6 +137,7 @@ class Exercise:
     make_cases: Callable[[np.random.Generator], list[Case]]
     mistakes: tuple[Mistake, ...]
     scalars: frozenset[str] = field(default_factory=frozenset)
+    oracle: str = TEXTBOOK
 
     @property
     def signature(self) -> str:
