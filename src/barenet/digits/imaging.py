@@ -17,6 +17,7 @@ import numpy as np
 
 from barenet.atomic import atomic_open
 from barenet.digits.ink import find_ink, ink_box
+from barenet.digits.ink import stroke_width as stroke_width_of
 
 FIELD = 28  # the MNIST canvas, in pixels
 BOX = 20  # the longer side of the digit inside it
@@ -139,18 +140,9 @@ def to_mnist(gray: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def stroke_width(ink: np.ndarray) -> float:
-    """Estimated pen width in pixels: twice the inked area over its outline length.
-
-    A stroke of width w and length L covers w * L pixels and has about 2 L outline pixels.
-    """
-    mask = ink > 127
-    area = int(mask.sum())
-    inner = mask.copy()
-    inner[1:-1, 1:-1] &= mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
-    inner[[0, -1], :] = False
-    inner[:, [0, -1]] = False
-    outline = area - int(inner.sum())
-    return 2.0 * area / max(outline, 1)
+    """Estimated pen width in pixels of ink ``(H, W)`` in 0..255 (``ink.stroke_width`` of the
+    pixels above half strength)."""
+    return stroke_width_of(ink > 127)
 
 
 def _thicken_thin_strokes(digit: np.ndarray) -> np.ndarray:

@@ -64,7 +64,7 @@ def photograph(
     if rng.random() < 0.5:
         edge = rng.uniform(-0.3, 0.3) + u * np.cos(angle + 1.0) + v * np.sin(angle + 1.0)
         lighting *= 1 - rng.uniform(0, style.shadow) / (1 + np.exp(-edge / 0.04))
-    paper = rng.uniform(170, 245) + _blotches(coverage.shape, rng) * rng.uniform(0, style.texture)
+    paper = rng.uniform(170, 245) + blotches(coverage.shape, rng) * rng.uniform(0, style.texture)
     ink = np.maximum(coverage, _ruled_lines(coverage.shape, rng, style.lines))
     darkness = rng.uniform(0.55, 0.9)  # pencil to black marker
     pixels = paper * lighting * (1 - darkness * ink)
@@ -76,7 +76,7 @@ def photograph(
     return out.getvalue()
 
 
-def _blotches(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def blotches(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Smooth random paper texture, zero mean and unit standard deviation: noise on a coarse
     grid, enlarged with bicubic interpolation."""
     from PIL import Image
