@@ -2,11 +2,13 @@
 
     python -m barenet.digits.detector_training --out src/barenet/digits/models/digit-detector.npz
 
-Digits: MNIST's first 50,000 training images as they are, and some of them drawn on a page or
-photographed and prepared again by ``imaging.to_mnist``, so that the detector knows what that
-preparation does to a digit. Non-digits: every kind in ``nondigits.KINDS``, drawn or photographed,
-prepared the same way. MNIST's last 10,000 training images and new non-digits (other seeds) are
-the validation set the threshold is chosen on; the test set is never looked at.
+Digits: MNIST's first 50,000 training images as they are, and some of them drawn on a page,
+photographed, or redrawn in a random style of ``styles.STYLES`` (another pen, a close-up, chalk,
+a dark-mode screen, ...) and prepared again by ``imaging.to_mnist``, so that the detector knows
+what that preparation does to a digit. Non-digits: every kind in ``nondigits.KINDS``, drawn,
+photographed or sent in a style, prepared the same way. MNIST's last 10,000 training images and
+new non-digits (other seeds) are the validation set the threshold is chosen on; the test set is
+never looked at.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from barenet.digits.imaging import BlankImageError, load_digit, to_mnist
 from barenet.digits.nondigits import KINDS, non_digit
 from barenet.digits.paper import photograph, placed_ink
 from barenet.digits.recipe import train
+from barenet.digits.styles import STYLES, styled_digit, styled_ink
 from barenet.model import Sequential
 
 DETECTOR_CONFIG = TrainConfig(
     layers=[784, 64, 2], conv=[8, 16], epochs=6, batch_size=128, augment="affine", seed=0
 )
 TRAIN_DIGITS = 50_000  # MNIST training images the detector learns from; the rest validate
+STYLE_SHARE = 0.25  # of the redrawn digits and of the non-digits, those sent in a random style
 DIGITS_REJECTED = 0.005  # the share of validation digits the threshold may reject
 
 
@@ -42,13 +46,26 @@ class Prepared:
     blank: int
 
 
-def _prepare(coverages: list[np.ndarray], rng: np.random.Generator, photo_share: float) -> Prepared:
-    """Ink coverages (0..1) drawn dark on white, or photographed (``photo_share`` of them), each
-    prepared by ``to_mnist``."""
+def _prepare(
+    coverages: list[np.ndarray],
+    rng: np.random.Generator,
+    photo_share: float,
+    style_share: float = 0.0,
+    styled: list[bytes | None] | None = None,
+) -> Prepared:
+    """Ink coverages (0..1) drawn dark on white, or photographed (``photo_share`` of them), or
+    sent in a random style of ``styles.STYLES`` (``style_share``; ``styled`` holds the file of
+    each already drawn that way, as digits are), each prepared by ``to_mnist``."""
     inputs, blank = [], 0
-    for coverage in coverages:
+    for index, coverage in enumerate(coverages):
+        drawn = styled[index] if styled is not None else None
         try:
-            if rng.random() < photo_share:
+            if drawn is not None:
+                inputs.append(load_digit(io.BytesIO(drawn), name="styled"))
+            elif rng.random() < style_share:
+                style = STYLES[rng.choice(list(STYLES))]
+                inputs.append(load_digit(io.BytesIO(styled_ink(coverage, style, rng)), name="s"))
+            elif rng.random() < photo_share:
                 side = int(max(coverage.shape) * rng.uniform(1.2, 1.8))
                 canvas = np.zeros((side, side), np.float32)
                 top, left = rng.integers(0, side - np.array(coverage.shape) + 1)
@@ -61,23 +78,35 @@ def _prepare(coverages: list[np.ndarray], rng: np.random.Generator, photo_share:
     return Prepared(np.stack(inputs) if inputs else np.zeros((0, 28, 28), np.uint8), blank)
 
 
-def prepared_digits(images: np.ndarray, rng: np.random.Generator, photo_share: float) -> Prepared:
-    """MNIST-style digits ``(N, 28, 28)`` drawn on a page or photographed, then prepared."""
-    coverages = []
+def prepared_digits(
+    images: np.ndarray, rng: np.random.Generator, photo_share: float, style_share: float = 0.0
+) -> Prepared:
+    """MNIST-style digits ``(N, 28, 28)`` drawn on a page, photographed, or redrawn in a random
+    style of ``styles.STYLES`` (``style_share`` of them: their strokes drawn again with another
+    pen), then prepared."""
+    coverages, styled = [], []
     for image in images:
         side = int(rng.integers(100, 200))
         coverages.append(placed_ink(image, rng, (side, side)))
-    return _prepare(coverages, rng, photo_share)
+        restyle = rng.random() < style_share
+        style = STYLES[rng.choice(list(STYLES))]
+        styled.append(styled_digit(image, style, rng) if restyle and image.any() else None)
+    return _prepare(coverages, rng, photo_share, styled=styled)
 
 
 def prepared_non_digits(
-    count: int, rng: np.random.Generator, photo_share: float, kinds: tuple[str, ...] = tuple(KINDS)
+    count: int,
+    rng: np.random.Generator,
+    photo_share: float,
+    kinds: tuple[str, ...] = tuple(KINDS),
+    style_share: float = 0.0,
 ) -> tuple[Prepared, list[str]]:
     """``count`` non-digits, the kinds in turn; with the kind of each prepared input."""
     names = [kinds[index % len(kinds)] for index in range(count)]
     prepared, kept = [], []
     for name in names:
-        one = _prepare([non_digit(name, int(rng.integers(96, 160)), rng)], rng, photo_share)
+        coverage = non_digit(name, int(rng.integers(96, 160)), rng)
+        one = _prepare([coverage], rng, photo_share, style_share)
         if len(one.inputs):
             prepared.append(one.inputs[0])
             kept.append(name)
@@ -91,8 +120,8 @@ def training_set(rng: np.random.Generator, redrawn: int, negatives: int) -> Data
     (images, _), _ = load_mnist()
     digits = images[:TRAIN_DIGITS]
     picked = rng.choice(TRAIN_DIGITS, redrawn, replace=False)
-    redrawn_digits = prepared_digits(digits[picked], rng, photo_share=0.5).inputs
-    others = prepared_non_digits(negatives, rng, photo_share=0.5)[0].inputs
+    redrawn_digits = prepared_digits(digits[picked], rng, 0.5, STYLE_SHARE).inputs
+    others = prepared_non_digits(negatives, rng, 0.5, style_share=STYLE_SHARE)[0].inputs
     x = np.concatenate([digits, redrawn_digits, others])
     y = np.concatenate([np.full(len(digits) + len(redrawn_digits), DIGIT), np.zeros(len(others))])
     order = rng.permutation(len(x))
@@ -105,8 +134,8 @@ def validation_set(rng: np.random.Generator, negatives: int) -> tuple[np.ndarray
     non-digits: inputs ``(N, 28, 28)`` and labels ``(N,)`` (1: a digit)."""
     (images, _), _ = load_mnist()
     held = images[TRAIN_DIGITS:]
-    redrawn = prepared_digits(held[: len(held) // 3], rng, photo_share=0.5).inputs
-    others = prepared_non_digits(negatives, rng, photo_share=0.5)[0].inputs
+    redrawn = prepared_digits(held[: len(held) // 3], rng, 0.5, STYLE_SHARE).inputs
+    others = prepared_non_digits(negatives, rng, 0.5, style_share=STYLE_SHARE)[0].inputs
     x = np.concatenate([held[len(held) // 3 :], redrawn, others])
     y = np.concatenate([np.ones(len(held) - len(held) // 3 + len(redrawn)), np.zeros(len(others))])
     return x, y.astype(np.uint8)
