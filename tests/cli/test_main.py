@@ -21,7 +21,7 @@ from tests.helpers import invoke
         (["evaluate", "/nowhere/model.npz"], "Model file /nowhere/model.npz does not exist"),
         (["experiment", "--vary", "colour=red"], "--vary: unknown option 'colour'"),
         (["train", "--conv", "32,64,128"], "shrinks 28x28 images to nothing"),
-        (["evaluate", "--model", "resnet"], "'resnet' is neither a shipped model (cnn, mlp)"),
+        (["evaluate", "--model", "resnet"], "'resnet' is neither a shipped model (cnn, ensemble"),
     ],
 )
 def test_user_errors_are_one_line(args, message):

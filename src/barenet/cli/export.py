@@ -19,7 +19,8 @@ from barenet.onnx_export import export_onnx
 def export_command(model_name: str, out: str, as_json: bool) -> None:
     """Write a model as ONNX, to run it elsewhere.
 
-    MODEL is cnn, mlp or a model file; OUT the .onnx file to write. Needs barenet[onnx].
+    MODEL is cnn, ensemble, mlp or a model file; OUT the .onnx file to write. Needs
+    barenet[onnx].
     """
     model, path = open_model(model_name)
     try:
