@@ -10,8 +10,11 @@ its training set) and from sources it never saw at all:
 - non-digits: every kind of ``digits.nondigits``, drawn and photographed; and two kinds the
   detector never saw in training: letters set in the machine's fonts, and Fashion-MNIST's
   clothes (Debian's dataset-fashion-mnist), each where present;
-- a "person": UCI's handwritten digits (scikit-learn's ``load_digits``: 43 other writers,
-  scanned, 8x8), drawn on a page: 60 of them (6 per digit) to fine-tune on, the rest held out.
+- "persons": UCI's handwritten digits (scikit-learn's ``load_digits``: 43 other writers,
+  scanned, 8x8), each person's all in one style of ``digits.styles`` (a felt pen on paper,
+  chalk on a board, a photo): 300 of them to fine-tune on, the rest held out.
+
+The style benchmark (``styles.py``) writes its own section at the top of reading.md.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from barenet.digits.imaging import BlankImageError, load_digit, to_mnist
 from barenet.digits.nondigits import KINDS
 from barenet.digits.paper import photograph, placed_ink
 from barenet.digits.shipped import open_model
+from barenet.digits.styles import STYLES, styled_digit
 from barenet.model import Sequential
 
 HERE = Path(__file__).resolve().parent
@@ -162,25 +166,56 @@ def uci_person() -> tuple[np.ndarray, np.ndarray]:
     return np.stack(prepared), uci.target.astype(np.uint8)
 
 
-def person_results() -> list[str]:
-    """Fine-tune the shipped CNN on 60 of UCI's digits; measure on the rest and on MNIST."""
-    images, labels = uci_person()
-    rng = np.random.default_rng(0)
-    train = np.concatenate([rng.permutation(np.flatnonzero(labels == d))[:6] for d in range(10)])
-    test = np.setdiff1d(np.arange(len(images)), train)
-    person = Dataset(images[train], labels[train], images[test], labels[test], "UCI digits")
-    model, _ = open_model("cnn")
-    result = finetune(model, person)
-    return [
-        f"Fine-tuned on {result.person_train} of a \"person's\" digits (UCI's, 6 per digit) "
-        f"in {result.seconds:.0f} s (`barenet finetune`'s defaults):",
+PERSONS = ("felt pen", "chalkboard", "photo")  # a writer's pen and paper: styles.STYLES
+PERSON_TRAIN = 300  # of the person's digits, those fine-tuned on; the rest are measured on
+
+
+def styled_person(style: str) -> tuple[np.ndarray, np.ndarray]:
+    """UCI's 1,797 handwritten digits as one person would send them, all in one style of
+    ``styles.STYLES``, prepared as the network sees them; and their labels. A digit in which
+    no ink is found is left out (as the person would be told, and would send it again)."""
+    from sklearn.datasets import load_digits
+
+    uci = load_digits()
+    rng = np.random.default_rng([77, PERSONS.index(style)])
+    prepared, labels = [], []
+    for image, label in zip(uci.images, uci.target, strict=True):
+        try:
+            prepared.append(
+                load_digit(io.BytesIO(styled_digit(image, STYLES[style], rng)), name="p")
+            )
+            labels.append(label)
+        except BlankImageError:
+            pass
+    return np.stack(prepared), np.array(labels, np.uint8)
+
+
+def person_results(model_name: str = "cnn") -> list[str]:
+    """Fine-tune the shipped model on 300 of each person's digits; measure on the rest of them
+    and on MNIST."""
+    lines = [
+        f"Fine-tuned on {PERSON_TRAIN} of a person's digits (UCI's digits, 43 writers unlike "
+        "MNIST's, all in one style: a writer's pen and paper) with `barenet finetune`'s defaults, "
+        f"starting from `{model_name}`; measured on the person's other digits and on MNIST's "
+        "test set:",
         "",
-        "| | before | after |",
-        "|---|---|---|",
-        f"| the person's {result.person_test} held-out digits | {result.person_before:.2%} | "
-        f"{result.person_after:.2%} |",
-        f"| MNIST test set | {result.mnist_before:.2%} | {result.mnist_after:.2%} |",
+        "| person | person's other digits, before | after | MNIST test, before | after | time |",
+        "|---|---|---|---|---|---|",
     ]
+    for style in PERSONS:
+        images, labels = styled_person(style)
+        order = np.random.default_rng(0).permutation(len(images))
+        train, test = order[:PERSON_TRAIN], order[PERSON_TRAIN:]
+        person = Dataset(images[train], labels[train], images[test], labels[test], style)
+        model, _ = open_model(model_name)
+        result = finetune(model, person)
+        lines.append(
+            f'| UCI in the style "{style}" ({result.person_test} held out) | '
+            f"{result.person_before:.2%} | {result.person_after:.2%} | "
+            f"{result.mnist_before:.2%} | {result.mnist_after:.2%} | {result.seconds:.0f} s |"
+        )
+        print(lines[-1], flush=True)
+    return lines
 
 
 def main() -> None:
@@ -218,20 +253,34 @@ def main() -> None:
     lines += ["", "The trade-off, by method (thresholds set on the clean drawings):", ""]
     lines += tradeoff(model, digits, others)
     lines += ["", *person_results(), "", f"({time.perf_counter() - started:.0f} s in all.)"]
-    (HERE / "reading.md").write_text("\n".join(lines) + "\n")
-    splice_into_results("\n".join(lines))
+    save_section("\n".join(lines))
     print("\n".join(lines))
 
 
-def splice_into_results(section: str) -> None:
-    """Put the section at the end of RESULTS.md, replacing an earlier one (speed.py's report
-    includes reading.md the same way when it rewrites the file)."""
-    results = HERE / "RESULTS.md"
-    text = results.read_text()
+def save_section(section: str, first: bool = False) -> None:
+    """Put a section (a ``## `` heading and what follows) into reading.md, replacing the one
+    with the same heading, else first or last; then reading.md, whole, at the end of
+    RESULTS.md, replacing an earlier copy (speed.py's report includes it the same way)."""
+    path = HERE / "reading.md"
+    text = path.read_text() if path.exists() else ""
     heading = section.splitlines()[0]
     if heading in text:
-        text = text[: text.index(heading)].rstrip()
-    results.write_text(text.rstrip() + "\n\n" + section + "\n")
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section.strip() + "\n" + (text[end:] if end >= 0 else "")
+    elif first:
+        text = section.strip() + "\n\n" + text
+    else:
+        text = text.rstrip() + "\n\n" + section.strip() + "\n"
+    path.write_text(text.strip() + "\n")
+    results = HERE / "RESULTS.md"
+    old = results.read_text()
+    starts = [
+        old.index(line) for line in text.splitlines() if line.startswith("## ") and line in old
+    ]
+    if starts:
+        old = old[: min(starts)]
+    results.write_text(old.rstrip() + "\n\n" + text.strip() + "\n")
 
 
 if __name__ == "__main__":
