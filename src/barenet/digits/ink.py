@@ -96,7 +96,6 @@ def quadratic_surface(values: np.ndarray, pad: int = 0, order: int = 2) -> np.nd
         [cols**2, cols * rows, rows**2] if order > 1 else []
     )
     everywhere = np.stack(terms, -1)
-    inside = everywhere[pad : pad + height, pad : pad + width].reshape(-1, len(terms))
     step = _step(height * width, SURFACE_PIXELS)  # fitted on a grid of at most that many
     inside = everywhere[pad : pad + height : step, pad : pad + width : step]
     inside = inside.reshape(-1, len(terms))
