@@ -141,3 +141,13 @@ def test_a_line_across_the_image_stays_unless_the_paper_is_ruled():
     ink[:, 48:52] = 1.0  # a 1 filling the frame, top to bottom
     ink[60:80, 5:95] = 1.0  # a marker's bar, wider than any ruled line
     assert np.array_equal(remove_ruled_lines(ink), ink)
+
+
+def test_a_thin_stroke_on_paper_lighter_inside_than_at_its_edge_is_dark_ink():
+    """The margin is even, but darker than the image's mean: the ink is still the dark side."""
+    image = np.full((100, 100), 248.0)
+    image[:6], image[-6:], image[:, :6], image[:, -6:] = 238.0, 238.0, 238.0, 238.0
+    image[20:80, 49:51] = 40.0  # a 1, two pixels wide
+    assert even_margin(image) == 238.0 and image.mean() > 238.0
+    assert ink_is_dark(image, shrink(image), even_margin(image))
+    assert find_ink(image)[20:80, 49:51].min() > 150

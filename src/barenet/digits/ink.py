@@ -63,17 +63,25 @@ def ink_is_dark(gray: np.ndarray, small: np.ndarray, margin: float | None) -> bo
     """Whether the ink is darker than the paper, from the image ``(H, W)``, a shrunken copy and
     its ``even_margin``.
 
-    With an even margin, the ink is on the other side of the image's mean from it. A photo's
-    margin is unevenly lit, so take away the slowest changes of the light from the shrunken copy
-    (the quadratic surface closest to it: a gradient, a vignette) and split what is left in two,
-    ink and paper (Otsu's threshold). Paper covers most of the border, whatever the light and
-    however wide the strokes: the side that ``BORDER_VOTE`` of the border falls on is the
-    paper's. Where the border is split (a strong shadow across it), the third moment decides:
-    the image less its local mean is ink and noise, and noise is symmetric while ink stands out
-    on one side only.
+    With an even margin, the ink is on the side with more of the image beyond the margin's greys
+    (the sum of how far pixels lie past them, by more than the border's spread or
+    ``EVEN_MARGIN``, darker against lighter): a thin 1 on a sheet whose grain is lighter inside
+    than at its edge is still dark ink. A photo's margin is unevenly lit, so take away the
+    slowest changes of the light from the shrunken copy (the quadratic surface closest to it: a
+    gradient, a vignette) and split what is left in two, ink and paper (Otsu's threshold).
+    Paper covers most of the border, whatever the light and however wide the strokes: the side
+    that ``BORDER_VOTE`` of the border falls on is the paper's. Where the border is split (a
+    strong shadow across it), the third moment decides: the image less its local mean is ink
+    and noise, and noise is symmetric while ink stands out on one side only.
     """
     if margin is not None:
-        return margin >= float(gray.mean())
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        low, high = np.percentile(border, [10, 90])
+        band = max(EVEN_MARGIN, high - low)  # paper this close to the border's greys is paper
+        sample = gray[:: _step(gray.size), :: _step(gray.size)]
+        darker = np.clip(low - band - sample, 0, None).sum()
+        lighter = np.clip(sample - high - band, 0, None).sum()
+        return bool(darker >= lighter)
     level = small - quadratic_surface(small)
     border = np.concatenate([level[0], level[-1], level[:, 0], level[:, -1]])
     lighter = float(np.mean(border > otsu_threshold(level)))
