@@ -186,7 +186,7 @@ def styled_ink(coverage: np.ndarray, style: Style, rng: np.random.Generator) -> 
         from PIL import Image, ImageFilter
 
         grown = Image.fromarray((coverage * 255).astype(np.uint8)).filter(
-            ImageFilter.MaxFilter(min(grow // 2 * 2 + 1, 15))
+            ImageFilter.MaxFilter(min(grow, 15))  # grow is odd already
         )
         coverage = np.asarray(grown, np.float32) / 255
     return _send(_placed(coverage, side, rng), style, rng, height)
