@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from barenet.saving import write_model_file
 
 if TYPE_CHECKING:
     from barenet.model import Sequential
@@ -187,6 +190,10 @@ class TrainingCheckpoint(Callback):
     as the run would have, interrupted or not. ``metadata`` is saved with it. With
     ``min_seconds``, a save is skipped until that long has passed since the last one (runs of
     hundreds of tiny epochs would otherwise spend a third of their time saving).
+
+    A finished epoch that was not saved (it was not the ``every``-th, or came too soon) is kept
+    in memory instead, and ``save_finished_epoch`` writes it: call it when training stops early
+    (Ctrl-C), so that the last finished epoch is never lost.
     """
 
     def __init__(
@@ -204,6 +211,8 @@ class TrainingCheckpoint(Callback):
         self._first: int | None = None
         self._last_save = 0.0
         self.saved_epoch: int | None = None  # epochs done at the last save
+        # The last finished epoch not yet saved: its epoch count, arrays and description.
+        self._unsaved: tuple[int, dict[str, np.ndarray], dict[str, Any]] | None = None
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         if self._first is None:
@@ -211,6 +220,8 @@ class TrainingCheckpoint(Callback):
             self._last_save = time.monotonic()
         elif epoch % self.every == 0 and time.monotonic() - self._last_save >= self.min_seconds:
             self.save()
+        else:
+            self._keep_unsaved()
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         self.save()
@@ -222,6 +233,25 @@ class TrainingCheckpoint(Callback):
         self.model.save(self.path, metadata=self.metadata, training_state=state)
         self.saved_epoch = state["epoch"]
         self._last_save = time.monotonic()
+        self._unsaved = None
+
+    def save_finished_epoch(self) -> int | None:
+        """After an early stop, write the last finished epoch if it is newer than the saved
+        one; the epochs the checkpoint on disk now holds (None: no epoch has finished)."""
+        if self._unsaved is not None:
+            epoch, arrays, description = self._unsaved
+            write_model_file(self.path, arrays, description)
+            self.saved_epoch, self._unsaved = epoch, None
+        return self.saved_epoch
+
+    def _keep_unsaved(self) -> None:
+        """Copy what a save would write now, to write it later if training stops early."""
+        assert self.model is not None
+        state = self.model.capture_training_state()
+        metadata = {**self.model.metadata, **self.metadata}
+        arrays, description = self.model.file_contents(metadata, training_state=state)
+        copies = {name: array.copy() for name, array in arrays.items()}
+        self._unsaved = (state["epoch"], copies, copy.deepcopy(description))
 
 
 class LearningRateScheduler(Callback):

@@ -319,6 +319,19 @@ class Sequential(Trainer):
         holds ``training_state`` (see ``capture_training_state``). See ``saving.py``.
         """
         merged = {**self.metadata, **(metadata or {})}
+        arrays, description = self.file_contents(merged, include_optimizer, training_state)
+        saved = write_model_file(path, arrays, description)
+        self.metadata = merged  # only once saved: a failed save changes nothing
+        return saved
+
+    def file_contents(
+        self,
+        metadata: dict[str, Any],
+        include_optimizer: bool = True,
+        training_state: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """What ``save`` writes: the named arrays (the model's own, not copies) and the JSON
+        description, ``metadata`` as given."""
         optimizer = describe_optimizer(self.optimizer) if self.optimizer is not None else None
         arrays = dict(self.state())
         if include_optimizer and optimizer is not None and self.optimizer is not None:
@@ -326,13 +339,11 @@ class Sequential(Trainer):
         description = {
             **self.get_config(),
             "history": self.history.history if self.history is not None else None,
-            "metadata": merged,
+            "metadata": metadata,
             "optimizer": optimizer,
             "training": training_state,
         }
-        saved = write_model_file(path, arrays, description)
-        self.metadata = merged  # only once saved: a failed save changes nothing
-        return saved
+        return arrays, description
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
@@ -391,6 +402,9 @@ def _restore_optimizer(
         if description.get("optimizer"):
             model.optimizer = optimizer_from_description(description["optimizer"])
             upgrade_state(description["optimizer"], arrays)
+            for name, array in arrays.items():
+                if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+                    raise ValueError(f"its optimizer state {name} holds NaN or infinite values")
             if arrays:
                 model.optimizer.restore_state([param for _, param, _ in model.parameters()], arrays)
             else:  # no state saved: it starts afresh, its step count too
@@ -418,7 +432,9 @@ def _check_training_state(training: Any, model: Sequential) -> None:
     if not isinstance(generators, dict) or set(generators) != set(model.random_generators()):
         raise ValueError("its training state does not match the model's random generators")
     ceiling = training.get("loss_ceiling")
-    if ceiling is not None and not isinstance(ceiling, (int, float)):
+    if ceiling is not None and not (
+        isinstance(ceiling, (int, float)) and math.isfinite(ceiling) and ceiling > 0
+    ):
         raise ValueError(f"its training state has an invalid loss ceiling ({ceiling!r})")
     np.random.default_rng().bit_generator.state = training["rng"]  # fit's: a PCG64
     for name, generator in model.random_generators().items():

@@ -58,15 +58,21 @@ def describe_data(data: Dataset, console: Console) -> None:
 
 
 class InterruptOnce(Callback):
-    """Ctrl-C for a command that must not lose work. The first Ctrl-C, while the command may
-    still stop (loading data, training), raises KeyboardInterrupt as usual; any later one, or
-    one after training ended, only notes it, and the command saves and then exits with 130.
-    Pass it to training as a callback, so it knows when training ends."""
+    """Ctrl-C for a command that must not lose work. Pass it to training as a callback, after
+    any ``TrainingCheckpoint``, so that it knows where training stands.
+
+    The first Ctrl-C while the command may still stop raises KeyboardInterrupt: at once while
+    data loads; during training, at the next safe point, the end of a batch or the start of
+    the next epoch, once the checkpoint has kept the epoch that just finished (an epoch whose
+    line was printed is never lost). Any later Ctrl-C, or one after training ended, only notes
+    it; the command saves and then exits with 130.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.count = 0
         self.interruptible = True
+        self.training = False
         self.previous: Any = None  # the SIGINT handler to put back
 
     def __enter__(self) -> InterruptOnce:
@@ -82,11 +88,27 @@ class InterruptOnce(Callback):
     def handle(self, signum: int, frame: object) -> None:
         self.count += 1
         if self.count == 1 and self.interruptible:
-            raise KeyboardInterrupt
+            if not self.training:
+                raise KeyboardInterrupt
+            return  # raised at the next safe point (see _stop_if_asked)
         stderr.print("Interrupted: saving what was trained first.")
 
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self.training = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self._stop_if_asked()
+
+    def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        self._stop_if_asked()
+
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        self.interruptible = False
+        self.interruptible = self.training = False
+
+    def _stop_if_asked(self) -> None:
+        if self.count and self.interruptible:
+            self.interruptible = False  # stop once; the command then saves what it has
+            raise KeyboardInterrupt
 
     @property
     def interrupted(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -33,12 +32,18 @@ from barenet.cli.options import (
 )
 from barenet.cli.progress import RichProgress
 from barenet.datasets import Dataset
+from barenet.digits.checkpoints import (
+    checkpoint_metadata,
+    checkpoint_path,
+    read_checkpoint,
+    resumed_model_path,
+)
 from barenet.digits.config import TrainConfig
 from barenet.digits.data import load_digit_data
 from barenet.digits.presets import DEFAULT_PRESET
 from barenet.digits.recipe import TrainedRun, describe_architecture, steps_per_epoch, train
 from barenet.digits.shipped import open_model
-from barenet.model import Sequential, load_model
+from barenet.model import Sequential
 from barenet.saving import model_file_path
 
 # By default a checkpoint follows every epoch, but no sooner than this after the last one:
@@ -61,11 +66,6 @@ def run_with_progress(
         return train(config, data, callbacks=[progress, *callbacks], preset=preset, **start)
     finally:
         progress.close()
-
-
-def checkpoint_path(out: str | Path) -> Path:
-    """Where the run's checkpoints go: ``model.npz`` -> ``model.checkpoint.npz``."""
-    return model_file_path(out).with_suffix(".checkpoint.npz")
 
 
 @click.command("train")
@@ -142,11 +142,14 @@ def train_command(
         _announce(config, name, start)
         checkpoint = _checkpoint(setup, out, checkpoint_every, data_path, data)
         saving = [checkpoint] if checkpoint else []
-        run = run_with_progress(config, data, stderr, name, [interrupts, *saving], **start)
+        # The checkpoint first: it keeps a finished epoch before Ctrl-C stops the next one.
+        run = run_with_progress(config, data, stderr, name, [*saving, interrupts], **start)
         interrupts.interruptible = False  # from here on, Ctrl-C waits for the files
+        if checkpoint and run.interrupted:
+            checkpoint.save_finished_epoch()  # first: the run can go on even if a save fails
         model_path, history_path, curves_path = _save(run, out, plot)
         if checkpoint:
-            _tidy_checkpoint(run, checkpoint)
+            _tidy_checkpoint(run, checkpoint, resume_path)
         if as_json:
             history = run.model.history.history if run.model.history else {}
             emit_json(_summary(run, model_path, history, curves_path))
@@ -159,7 +162,7 @@ def train_command(
 @dataclass
 class Setup:
     """What a run trains: its options, its name, how its model starts (``resume=`` or
-    ``init_from=``, for ``recipe.train``), and for a resumed run where its data and files were."""
+    ``init_from=``, for ``recipe.train``), and for a resumed run its data and where it saves."""
 
     config: TrainConfig
     name: str
@@ -184,7 +187,8 @@ def resumed_setup(
     init_path: str | None,
     test_elsewhere: bool,
 ) -> Setup:
-    """A checkpoint's run, set up as it was: its options, data and output come from the file."""
+    """A checkpoint's run, set up as it was: its options and data come from the file, checked;
+    it saves beside the checkpoint (whatever the file says), unless --out says otherwise."""
     given = [key for key, value in options.items() if value not in (None, ())]
     if preset or given or init_path or test_elsewhere:
         extra = ["--preset"] * bool(preset) + [f"--{key.replace('_', '-')}" for key in given]
@@ -192,22 +196,14 @@ def resumed_setup(
         raise click.UsageError(
             f"--resume goes on with the run as it was set up; drop {', '.join(extra)}."
         )
-    model = load_model(path)
-    metadata = model.metadata
-    if model.training_state is None or "config" not in metadata:
-        raise ValueError(
-            f"{path} is not a checkpoint of barenet train: --resume takes the .checkpoint.npz "
-            "file written beside --out while a run trains."
-        )
-    config = TrainConfig(**metadata["config"])
-    data = metadata.get("data") or {}
+    checkpoint = read_checkpoint(path)
     return Setup(
-        config,
-        metadata.get("preset") or DEFAULT_PRESET,
-        {"resume": model},
-        bool(data.get("test_elsewhere")),
-        data.get("path"),
-        metadata.get("out"),
+        checkpoint.config,
+        checkpoint.preset,
+        {"resume": checkpoint.model},
+        checkpoint.test_elsewhere,
+        checkpoint.data_path,
+        str(resumed_model_path(path)),
     )
 
 
@@ -247,21 +243,17 @@ def _checkpoint(
     if setup.config.quirks:
         stderr.print("No checkpoints: a --quirk run trains with Python-function layers.")
         return None
-    where = {"path": data_path, "sha256": data.checksum(), "test_elsewhere": data.test_elsewhere}
-    metadata = {
-        "preset": setup.name,
-        "config": dataclasses.asdict(setup.config),
-        "out": str(out),
-        "data": where,
-    }
+    metadata = checkpoint_metadata(setup.name, setup.config, data_path, data)
     if every is None:  # every epoch, unless epochs are short: then every CHECKPOINT_SECONDS
         return TrainingCheckpoint(checkpoint_path(out), 1, metadata, CHECKPOINT_SECONDS)
     return TrainingCheckpoint(checkpoint_path(out), every, metadata)
 
 
-def _tidy_checkpoint(run: TrainedRun, checkpoint: TrainingCheckpoint) -> None:
-    """A finished run's checkpoint is the model itself: removed. An interrupted run keeps the
-    last one, and says how to go on."""
+def _tidy_checkpoint(
+    run: TrainedRun, checkpoint: TrainingCheckpoint, resumed_from: str | None
+) -> None:
+    """A finished run's checkpoint is the model itself: removed. An interrupted run keeps its
+    last finished epoch (``save_finished_epoch`` wrote it), and says how to go on."""
     if not run.interrupted:
         checkpoint.path.unlink(missing_ok=True)
     elif checkpoint.saved_epoch is not None:
@@ -269,10 +261,13 @@ def _tidy_checkpoint(run: TrainedRun, checkpoint: TrainingCheckpoint) -> None:
             f"Checkpoint after epoch {checkpoint.saved_epoch}: go on with "
             f"barenet train --resume {checkpoint.path}"
         )
-    elif checkpoint.path.exists():  # a resumed run stopped again before its next checkpoint
-        stderr.print(f"Go on with barenet train --resume {checkpoint.path}")
+    elif resumed_from:  # stopped again before it finished an epoch of its own
+        stderr.print(f"No new epoch finished: go on with barenet train --resume {resumed_from}")
     else:
-        stderr.print("No checkpoint yet: it is written after the first epoch.")
+        stderr.print(
+            "Interrupted during the first epoch: no epoch has finished, so there is nothing to "
+            "resume yet; run the command again to start over."
+        )
 
 
 def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path | None]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from barenet.schedules import SCHEDULES
 PIXELS_SIDE = 28
 PIXELS = PIXELS_SIDE * PIXELS_SIDE
 MAX_PARAMETERS = 100_000_000  # 0.4 GB of float32 weights, 1.6 GB with gradients and Adam's state
+MAX_THREADS = 256  # each thread holds a replica of the network's caches: bounded
 NO_OUTPUT_ACTIVATION = "none"
 
 
@@ -119,7 +121,11 @@ class TrainConfig:
                 "at least 1",
             ),
             (self.seed >= 0, "seed", "0 or more"),
-            (self.threads is None or self.threads >= 1, "threads", "at least 1"),
+            (
+                self.threads is None or 1 <= self.threads <= MAX_THREADS,
+                "threads",
+                f"1 to {MAX_THREADS}",
+            ),
             (0 <= self.dropout < 1, "dropout", "in [0, 1)"),
             (0 <= self.conv_dropout < 1, "conv-dropout", "in [0, 1)"),
             (self.learning_rate > 0, "learning-rate", "greater than 0"),
@@ -173,3 +179,61 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON's true is no number
+
+
+# What a JSON value must be for each type a TrainConfig field declares.
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "float": lambda value: (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ),
+    "bool": lambda value: isinstance(value, bool),
+    "str": lambda value: isinstance(value, str),
+    "None": lambda value: value is None,
+    "list[int]": lambda value: (
+        isinstance(value, list) and all(_JSON_TYPES["int"](v) for v in value)
+    ),
+    "list[str]": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+}
+
+_JSON_WORDS = {
+    "int": "a whole number",
+    "float": "a finite number",
+    "bool": "true or false",
+    "str": "a name",
+    "None": "null",
+    "list[int]": "a list of whole numbers",
+    "list[str]": "a list of names",
+}
+
+
+def config_from_json(values: Any) -> TrainConfig:
+    """The ``TrainConfig`` that JSON data (a model's or checkpoint's ``config``) describes, each
+    value of its field's type and every option in range (``validate``); a missing option takes
+    its default, as in files written before it existed.
+
+    Raises:
+        ValueError: the first unknown option or wrong value, in a phrase ("its option epochs is
+            '66', not an int").
+    """
+    if not isinstance(values, dict):
+        raise ValueError(f"its options are {type(values).__name__}, not a JSON object")
+    declared = {field.name: str(field.type) for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ValueError(f"it has unknown options {unknown}")
+    for name, value in values.items():
+        kinds = declared[name].split(" | ")
+        if name == "augment":  # files from before elastic distortions stored a yes/no
+            kinds.append("bool")
+        if not any(_JSON_TYPES[kind](value) for kind in kinds):
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+            expected = " or ".join(_JSON_WORDS[kind] for kind in kinds)
+            raise ValueError(f"its option {name} is {shown}, not {expected}")
+    config = TrainConfig(**values)
+    config.validate()
+    return config
