@@ -83,6 +83,22 @@ def test_same_seed_same_run(rng):
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
+def test_same_seed_same_run_on_a_loaded_model_with_dropout(rng, tmp_path):
+    """A loaded model's Dropout has no seeded generator: fit(seed=...) seeds it (fine-tuning a
+    shipped model twice with one seed gives one model)."""
+    X, y = blobs(rng)
+    init = np.random.default_rng(7)
+    layers = [bn.Dense(5, 8, rng=init), bn.ReLU(), bn.Dropout(0.5), bn.Dense(8, 3, rng=init)]
+    bn.Sequential(layers).compile("cross_entropy", "adam").save(tmp_path / "m.npz")
+    runs = []
+    for seed in (11, 11, 12):
+        model = bn.load_model(tmp_path / "m.npz")
+        model.fit(X, y, epochs=2, batch_size=8, verbose=0, seed=seed)
+        runs.append(model.predict(X))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])  # the masks follow the seed
+
+
 @pytest.mark.parametrize(
     "X, y, message",
     [

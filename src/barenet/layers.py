@@ -232,7 +232,8 @@ class Dropout(Layer):
 
     Args:
         rate: probability of dropping an input, in [0, 1).
-        rng: random generator for the masks; a fresh unseeded one when omitted.
+        rng: random generator for the masks; when omitted, a fresh one that ``fit(seed=...)``
+            seeds (a loaded model's Dropout has none: its run is still the same for a seed).
 
     Shape:
         - Input: any; Output: same as input.
@@ -245,6 +246,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout expected a rate in [0, 1). Received: rate={rate!r}")
         self.rate = float(rate)
         self.rng = rng if rng is not None else np.random.default_rng()
+        self.seeded = rng is not None  # False: fit(seed=...) seeds it
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

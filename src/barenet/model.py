@@ -147,6 +147,16 @@ class Sequential(Trainer):
             if isinstance(generator, np.random.Generator)
         }
 
+    def seed_generators(self, seed: int) -> None:
+        """Seed every layer generator that was made unseeded (a loaded model's Dropout) from
+        ``seed`` and the layer's position, so that ``fit(seed=...)`` is the same run each time."""
+        for index, layer in enumerate(self.layers):
+            if isinstance(getattr(layer, "rng", None), np.random.Generator) and not getattr(
+                layer, "seeded", True
+            ):
+                layer.rng = np.random.default_rng([seed, index])
+                layer.seeded = True
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter and buffer, in ``state()`` order."""
         return [value.copy() for _, value in self.state()]

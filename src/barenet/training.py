@@ -97,9 +97,10 @@ class Trainer:
             shuffle: visit the samples in a new random order each epoch.
             callbacks: objects whose hooks (``on_epoch_end(epoch, logs)``, ...) observe training.
             verbose: 1 prints one line per epoch; 0 is silent.
-            seed: seeds shuffling and augmentation; the same seed and initial weights give the
-                same run (where the engine shares each batch among threads, each shard draws
-                its own Dropout masks: the same run for the same number of threads).
+            seed: seeds shuffling and augmentation, and any Dropout made without a generator
+                (as a loaded model's); the same seed and initial weights give the same run
+                (where the engine shares each batch among threads, each shard draws its own
+                Dropout masks: the same run for the same number of threads).
             steps_per_epoch: if given, each epoch is this many batches drawn at random (the
                 tutorials' "rounds of 256 randomly drawn samples").
             augment: called as ``augment(X_batch, rng)`` on each training batch before it is
@@ -181,6 +182,8 @@ class Trainer:
         else:
             rng = np.random.default_rng(seed)
             self._loss_ceiling = None  # set from the first batch's loss
+            if seed is not None:
+                self.seed_generators(seed)
         self._fit_rng = rng
         history = self.history  # a resumed run goes on with the history it had
         if history is None or not 0 < initial_epoch == len(history.epoch):
@@ -191,6 +194,9 @@ class Trainer:
     def random_generators(self) -> dict[str, np.random.Generator]:
         """The generators the model's layers draw from in training (Dropout's), by name."""
         return {}
+
+    def seed_generators(self, seed: int) -> None:
+        """Seed, from ``seed``, the layers' generators that were made without one."""
 
     def capture_training_state(self) -> dict[str, Any]:
         """Where this run stands between two epochs, as JSON: epochs done, the states of fit's
