@@ -16,7 +16,7 @@ import numpy as np
 from barenet.callbacks import History
 from barenet.configurable import lookup
 from barenet.heads import Head, decide_head
-from barenet.layers import Dense, Flatten, Layer, Rescaling, Reshape
+from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.losses import LOSSES
 from barenet.optimizers import describe_optimizer, optimizer_from_description, upgrade_state
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
@@ -151,9 +151,7 @@ class Sequential(Trainer):
         """Seed every layer generator that was made unseeded (a loaded model's Dropout) from
         ``seed`` and the layer's position, so that ``fit(seed=...)`` is the same run each time."""
         for index, layer in enumerate(self.layers):
-            if isinstance(getattr(layer, "rng", None), np.random.Generator) and not getattr(
-                layer, "seeded", True
-            ):
+            if isinstance(layer, Dropout) and not layer.seeded:
                 layer.rng = np.random.default_rng([seed, index])
                 layer.seeded = True
 
