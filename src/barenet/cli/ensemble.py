@@ -15,6 +15,7 @@ from barenet.digits.data import load_digit_data
 from barenet.digits.shipped import open_model
 from barenet.ensemble import ensemble
 from barenet.model import Sequential
+from barenet.saving import model_file_path
 
 MAX_MEMBERS = 20  # each member is a whole network held in memory and run on every input
 
@@ -69,7 +70,7 @@ def ensemble_command(
     """
     if len(models) > MAX_MEMBERS:
         raise click.UsageError(f"At most {MAX_MEMBERS} models, got {len(models)}.")
-    check_writable(out)
+    check_writable(model_file_path(out))
     loaded = [open_model(name) for name in models]
     combined = ensemble([model for model, _ in loaded])
     data = load_digit_data(data_path)

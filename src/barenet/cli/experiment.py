@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from barenet.atomic import check_writable
 from barenet.cli.common import (
     INTERRUPTED,
     describe_data,
@@ -91,6 +92,7 @@ def experiment_command(
     """
     if plot:
         require_matplotlib()  # before any training, not after it
+        check_writable(plot)
     base = config_from_options(preset, options)
     variants = parse_vary(vary, base)
     tasks = plan_runs(base, runs, variants)  # every variant checked before the first run

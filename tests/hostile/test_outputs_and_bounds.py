@@ -1,0 +1,124 @@
+"""Outputs and bounds: no writer replaces a FIFO, a device or a folder."""
+
+import os
+import signal
+import stat
+
+import pytest
+from PIL import Image
+
+import barenet as bn
+from barenet.atomic import atomic_write_text, check_writable
+from tests.helpers import QUICK, invoke
+
+
+@pytest.fixture(autouse=True)
+def never_blocks_nor_replaces_a_device(monkeypatch):
+    """Guards that turn a regression into a failure, not into harm: opening a FIFO with no
+    reader would wait forever (an alarm ends it), and as root a rename onto a link to
+    /dev/null would replace the machine's /dev/null (the rename is stopped first)."""
+
+    def too_long(signum, frame):
+        raise TimeoutError("a writer blocked, on a FIFO most likely")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    rename = os.replace
+
+    def replace_no_device(source, target, **kwargs):
+        if os.path.exists(target) and stat.S_ISCHR(os.stat(target).st_mode):
+            raise AssertionError(f"about to replace the device {target}")
+        return rename(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace_no_device)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def make(kind, path):
+    """Put a FIFO, a link to /dev/null or a folder at ``path``; return how to tell it is still
+    there, untouched."""
+    if kind == "fifo":
+        os.mkfifo(path)
+        return lambda: stat.S_ISFIFO(os.lstat(path).st_mode)
+    if kind == "device":
+        path.symlink_to("/dev/null")
+        return lambda: path.is_symlink() and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    path.mkdir()
+    return lambda: path.is_dir() and not any(path.iterdir())
+
+
+WHAT = {"fifo": "a FIFO", "device": "a character device", "folder": "a folder"}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_the_library_refuses_to_write_over_what_is_not_a_file(tmp_path, kind):
+    target = tmp_path / "target.npz"
+    untouched = make(kind, target)
+    for write in (
+        check_writable,
+        lambda path: atomic_write_text(path, "text"),
+        lambda path: bn.Sequential([bn.Dense(2, 2)]).save(path),
+    ):
+        with pytest.raises(PermissionError, match=f"it is {WHAT[kind]}"):
+            write(target)
+        assert untouched()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["target.npz"]  # no temporary left
+
+
+def png(path):
+    Image.new("L", (28, 28), 255).save(path)
+    return path
+
+
+# Each writing command, with {T} where the hostile target goes; "m.npz" is a plain model path.
+COMMANDS = {
+    "export": (["export", "mlp", "{T}"], ".onnx"),
+    "train --out": (["train", *QUICK, "--out", "{T}"], ".npz"),
+    "train --plot": (["train", *QUICK, "--out", "m.npz", "--plot", "{T}"], ".png"),
+    "ensemble --out": (["ensemble", "mlp", "mlp", "--out", "{T}"], ".npz"),
+    "predict --out": (["predict", "digit.png", "--out", "{T}"], ".csv"),
+    "experiment --plot": (["experiment", *QUICK, "--runs", 1, "--plot", "{T}"], ".png"),
+    "report --out": (["report", "mlp", "--out", "{T}"], ""),
+}
+CASES = [
+    (command, kind)
+    for command in COMMANDS
+    for kind in ("fifo", "device")
+    if command not in ("train --out", "experiment --plot") or kind == "fifo"  # the same check
+] + [("ensemble --out", "folder")]  # the other options take no folder (click says so)
+
+
+@pytest.mark.parametrize(("command", "kind"), CASES)
+def test_every_command_refuses_to_write_over_what_is_not_a_file(
+    tmp_path, monkeypatch, command, kind
+):
+    monkeypatch.chdir(tmp_path)
+    png(tmp_path / "digit.png")
+    args, suffix = COMMANDS[command]
+    target = tmp_path / f"target{suffix}"
+    untouched = make(kind, target)
+    result = invoke(*(str(target) if arg == "{T}" else arg for arg in args))
+    assert result.exit_code == 1, result.output
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Error: Cannot write") and "Traceback" not in result.output
+    assert f"is {WHAT[kind]}" in last_line  # the report's folder is what is in the way:
+    assert ("not a folder" if command == "report --out" else "not a regular file") in last_line
+    assert untouched()
+    assert not (tmp_path / "m.npz").exists()  # refused before training, not after it
+
+
+def test_files_written_beside_the_model_are_checked_before_training(tmp_path):
+    untouched = make("fifo", tmp_path / "m.history.json")
+    result = invoke("train", *QUICK, "--out", tmp_path / "m.npz")
+    assert result.exit_code == 1 and "m.history.json: it is a FIFO" in result.stderr
+    assert "Training" not in result.stderr and untouched()
+
+
+def test_a_report_refuses_a_fifo_among_its_pictures(tmp_path):
+    (tmp_path / "report").mkdir()
+    untouched = make("fifo", tmp_path / "report" / "learning-curves.png")
+    result = invoke("report", "mlp", "--out", tmp_path / "report")
+    assert result.exit_code == 1 and "learning-curves.png: it is a FIFO" in result.stderr
+    assert untouched()
