@@ -1,14 +1,18 @@
-"""Outputs and bounds: no writer replaces a FIFO, a device or a folder."""
+"""Outputs and bounds: no writer replaces a FIFO, a device or a folder; --workers is capped at
+the cores."""
 
 import os
 import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
 import barenet as bn
 from barenet.atomic import atomic_write_text, check_writable
+from barenet.digits import workers
 from tests.helpers import QUICK, invoke
 
 
@@ -122,3 +126,31 @@ def test_a_report_refuses_a_fifo_among_its_pictures(tmp_path):
     result = invoke("report", "mlp", "--out", tmp_path / "report")
     assert result.exit_code == 1 and "learning-curves.png: it is a FIFO" in result.stderr
     assert untouched()
+
+
+@pytest.mark.parametrize("asked", ["1000", "99999999999999999999", "9" * 5000, "auto"])
+def test_workers_are_capped_at_the_cores(monkeypatch, asked):
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    assert workers.worker_count(asked) == 2 and workers.worker_count("1") == 1
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "1e3", "1.5", " 2", "²", "\u0661", "", "many"])
+def test_workers_text_that_is_no_count_is_one_sentence(text):
+    with pytest.raises(ValueError, match="--workers expects a number of at least 1, or auto"):
+        workers.worker_count(text)
+
+
+def test_auto_counts_the_cores_this_process_is_pinned_to():
+    pinned = "import os; os.sched_setaffinity(0, {0}); from barenet.digits import workers; "
+    run = [sys.executable, "-c", pinned + "print(workers.worker_count('auto'))"]
+    assert subprocess.run(run, capture_output=True, text=True, check=True).stdout == "1\n"
+
+
+def test_a_huge_workers_is_a_note_and_the_experiment_runs(monkeypatch):
+    monkeypatch.setattr(workers, "usable_cores", lambda: 2)
+    args = ["experiment", *QUICK, "--train-limit", 100, "--runs", 1, "--json"]
+    result = invoke(*args, "--workers", "99999999999999999999")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    note = "--workers 99999999999999999999: this machine has 2 cores; using 2."
+    assert note in result.stderr
+    assert "in 1 worker(s)" in result.stderr  # one run: no process started for nothing
