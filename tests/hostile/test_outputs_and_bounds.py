@@ -1,18 +1,23 @@
 """Outputs and bounds: no writer replaces a FIFO, a device or a folder; --workers is capped at
-the cores."""
+the cores; a model file's ensembles hold at most 20 networks, nested at most 3 deep."""
 
 import os
 import signal
 import stat
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import barenet as bn
 from barenet.atomic import atomic_write_text, check_writable
 from barenet.digits import workers
+from barenet.digits.shipped import open_model
+from barenet.ensemble import MAX_NESTING, MAX_NETWORKS, Ensemble
+from barenet.saving import ModelFileError, write_model_file
 from tests.helpers import QUICK, invoke
 
 
@@ -154,3 +159,108 @@ def test_a_huge_workers_is_a_note_and_the_experiment_runs(monkeypatch):
     note = "--workers 99999999999999999999: this machine has 2 cores; using 2."
     assert note in result.stderr
     assert "in 1 worker(s)" in result.stderr  # one run: no process started for nothing
+
+
+# Model files written by hand, as an attacker would: Ensemble() itself refuses to build them.
+NETWORK = [
+    {"class": "Dense", "config": {"in_features": 8, "out_features": 3}},
+    {"class": "Softmax", "config": {}},
+]
+
+
+def ensemble_of(members):
+    return [{"class": "Ensemble", "config": {"members": members}}, NETWORK[-1]]
+
+
+def nested(depth):
+    """Layers of an ensemble of one ensemble of ... (``depth`` levels) of one network."""
+    return ensemble_of([nested(depth - 1)]) if depth else NETWORK
+
+
+def weights(layers, prefix="layers."):
+    """Zero weights for every Dense of ``layers``, under the names a model file uses."""
+    for index, entry in enumerate(layers):
+        if entry["class"] == "Dense":
+            yield f"{prefix}{index}.weight", np.zeros((8, 3), np.float32)
+            yield f"{prefix}{index}.bias", np.zeros(3, np.float32)
+        for k, member in enumerate(entry["config"].get("members", [])):
+            yield from weights(member, f"{prefix}{index}.{k}.")
+
+
+def model_file(path, layers):
+    description = {"dtype": "float32", "input_shape": [8], "layers": layers, "loss": None}
+    return write_model_file(path, dict(weights(layers)), description)
+
+
+@pytest.mark.parametrize("networks", [MAX_NETWORKS + 1, 1000])
+def test_an_ensemble_file_of_too_many_networks_is_refused_before_it_is_built(
+    tmp_path, monkeypatch, networks
+):
+    path = model_file(tmp_path / "many.npz", ensemble_of([NETWORK] * networks))
+    monkeypatch.setattr(Ensemble, "from_config", None)  # building one would be a TypeError
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match=f"at most {MAX_NETWORKS} networks"):
+        bn.load_model(path)
+    assert time.perf_counter() - started < 5
+
+
+def test_networks_inside_nested_ensembles_count_too(tmp_path):
+    eleven = ensemble_of([NETWORK] * 11)
+    path = model_file(tmp_path / "nested.npz", ensemble_of([eleven, eleven]))
+    with pytest.raises(ModelFileError, match=f"at most {MAX_NETWORKS} networks"):
+        bn.load_model(path)
+    side_by_side = model_file(tmp_path / "side.npz", eleven[:1] + eleven)  # 2 layers of 11
+    with pytest.raises(ModelFileError, match=f"at most {MAX_NETWORKS} networks"):
+        bn.load_model(side_by_side)
+    ten = ensemble_of([NETWORK] * 10)
+    assert bn.load_model(model_file(tmp_path / "twenty.npz", ensemble_of([ten, ten])))
+
+
+def test_ensembles_nested_too_deep_are_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="nest at most 3 deep"):
+        bn.load_model(model_file(tmp_path / "four.npz", nested(MAX_NESTING + 1)))
+    assert bn.load_model(model_file(tmp_path / "three.npz", nested(MAX_NESTING)))
+
+
+@pytest.mark.parametrize(
+    ("depth", "refusal"),
+    [(244, "nest at most 3 deep"), (300, "damaged model description")],  # 300: JSON's own limit
+)
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path, depth, refusal):
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # json.dumps writes the description by recursion
+    try:
+        path = model_file(tmp_path / "deep.npz", nested(depth))
+    finally:
+        sys.setrecursionlimit(limit)
+    # A fresh process, as a person runs barenet (pytest's own stack would change the depths).
+    command = [sys.executable, "-m", "barenet", "evaluate", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-500:]
+    assert result.stderr.startswith("Error: ") and refusal in result.stderr
+
+
+def test_ensembles_built_in_python_keep_the_same_bounds():
+    network = [bn.Dense(8, 3), bn.Softmax()]
+    with pytest.raises(ValueError, match=f"at most {MAX_NETWORKS} networks"):
+        Ensemble([network] * (MAX_NETWORKS + 1))
+    layers = network
+    for _ in range(MAX_NESTING):
+        layers = [Ensemble([layers]), bn.Softmax()]
+    with pytest.raises(ValueError, match="nest at most 3 deep"):
+        Ensemble([layers])
+
+
+def test_the_shipped_ensemble_still_loads_and_combines(tmp_path):
+    shipped, _ = open_model("ensemble")
+    assert shipped.layers[0].label() == "Ensemble(3 networks)"
+    combined = bn.ensemble([shipped, open_model("mlp")[0]])  # 4 networks, 2 levels
+    loaded = bn.load_model(combined.save(tmp_path / "four.npz"))
+    assert loaded.layers[0].label() == "Ensemble(2 networks)"
+
+
+def test_the_command_counts_the_networks_of_ensemble_files(tmp_path):
+    result = invoke("ensemble", *["ensemble"] * 7, "--out", tmp_path / "21.npz")  # 7 x 3
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"at most {MAX_NETWORKS} networks" in result.stderr
+    assert not (tmp_path / "21.npz").exists()
