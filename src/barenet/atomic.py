@@ -3,7 +3,8 @@
 A crash or Ctrl-C mid-write leaves either the old file or the new one, never half of one. The
 new file keeps the old one's permissions (a 0600 model stays 0600); a symbolic link stays a link,
 and the file it points to is the one replaced. A temporary file left by a process that was
-killed mid-write is removed by the next write to the same target.
+killed mid-write is removed by the next write to the same target. A file that must replace no
+other (``overwrite=False``) is linked in place instead, which fails if the name is taken.
 
 Only regular files are written: a folder, a FIFO, a device or a socket at the target (or at the
 end of its link) is refused before anything is opened, since the rename would replace it (as
@@ -22,8 +23,12 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file for writing; on success it replaces ``path`` in one rename."""
+def atomic_open(path: str | Path, mode: str = "wb", *, overwrite: bool = True) -> Iterator[IO]:
+    """Open a temporary file for writing; on success it replaces ``path`` in one rename.
+
+    With ``overwrite=False`` it is put in place only under a name nobody has taken: a file
+    already at ``path`` raises ``FileExistsError`` and is left as it was.
+    """
     path = Path(os.path.realpath(path))  # through a symlink: the link is kept, its file replaced
     _refuse_unless_regular(path)
     _remove_orphans(path)
@@ -41,11 +46,13 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, permissions)  # mkstemp makes 0600
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        if overwrite:
+            os.replace(temp_name, path)
+        else:
+            os.link(temp_name, path)  # unlike a rename, a link fails if the name is taken
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # renamed already, or linked, or failed
             os.unlink(temp_name)
-        raise
 
 
 def check_writable(path: str | Path) -> None:
@@ -98,7 +105,9 @@ def _refuse_unless_regular(path: Path) -> None:
 def _cannot_write(path: Path, reason: OSError | str) -> PermissionError:
     if isinstance(reason, OSError):
         reason = (reason.strerror or str(reason)).lower()
-    return PermissionError(f"Cannot write {path}: {reason}; choose another place.")
+    error = PermissionError(f"Cannot write {path}: {reason}; choose another place.")
+    error.strerror = reason  # the bare reason, for callers that word a sentence of their own
+    return error
 
 
 def _permissions_for(path: Path) -> int:

@@ -1,7 +1,11 @@
 """Outputs and bounds: no writer replaces a FIFO, a device or a folder; --workers is capped at
-the cores; a model file's ensembles hold at most 20 networks, nested at most 3 deep."""
+the cores; a model file's ensembles hold at most 20 networks, nested at most 3 deep; a saved
+correction never overwrites another, and a failed save says why."""
 
+import base64
+import io
 import os
+import secrets
 import signal
 import stat
 import subprocess
@@ -10,14 +14,17 @@ import time
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 import barenet as bn
-from barenet.atomic import atomic_write_text, check_writable
+from barenet.atomic import atomic_open, atomic_write_text, check_writable
 from barenet.digits import workers
+from barenet.digits.folders import image_files, save_correction
 from barenet.digits.shipped import open_model
 from barenet.ensemble import MAX_NESTING, MAX_NETWORKS, Ensemble
 from barenet.saving import ModelFileError, write_model_file
+from barenet.web.app import create_app
 from tests.helpers import QUICK, invoke
 
 
@@ -264,3 +271,55 @@ def test_the_command_counts_the_networks_of_ensemble_files(tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"at most {MAX_NETWORKS} networks" in result.stderr
     assert not (tmp_path / "21.npz").exists()
+
+
+def test_an_exclusive_write_never_replaces_a_file(tmp_path):
+    path = tmp_path / "taken.png"
+    path.write_bytes(b"first")
+    with pytest.raises(FileExistsError), atomic_open(path, overwrite=False) as handle:
+        handle.write(b"second")
+    assert path.read_bytes() == b"first" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_two_corrections_drawing_the_same_name_are_both_kept(tmp_path, monkeypatch):
+    drawn = iter(["aaaaaa", "aaaaaa", "bbbbbb"])  # the second save draws the first's name
+    monkeypatch.setattr(secrets, "token_hex", lambda _: next(drawn))
+    monkeypatch.setattr(time, "strftime", lambda _: "20250101-120000")  # the same second
+    first = save_correction(tmp_path, 7, np.zeros((28, 28)))
+    second = save_correction(tmp_path, 7, np.full((28, 28), 255.0))
+    assert (first.name, second.name) == ("20250101-120000-aaaaaa.png", "20250101-120000-bbbbbb.png")
+    with Image.open(first) as image:
+        assert np.asarray(image).max() == 0  # the first is still the first image
+    assert image_files(tmp_path) == [(first, 7), (second, 7)]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def too_long(tmp_path):
+    """A folder whose path leaves no room for a file's temporary name (PATH_MAX is 4,096): its
+    digit folders can be made, the files in them cannot. Root writes anywhere chmod forbids."""
+    folder = tmp_path
+    while len(str(folder)) < 4080:
+        folder = folder / ("d" * min(200, 4080 - len(str(folder)) - 1))
+    folder.mkdir(parents=True)
+    return folder
+
+
+def in_the_way(tmp_path):
+    (tmp_path / "file").write_text("a file, not a folder")
+    return tmp_path / "file" / "my-digits"
+
+
+@pytest.mark.parametrize(
+    ("place", "reason"),
+    [(too_long, "file name too long"), (in_the_way, "is a regular file, not a folder")],
+)
+def test_a_correction_that_cannot_be_saved_says_why(tmp_path, place, reason):
+    folder = place(tmp_path)
+    app = create_app(open_model("mlp")[0], "mlp", ["testserver"], my_digits=folder)
+    image = io.BytesIO()
+    Image.fromarray(np.pad(np.full((16, 4), 255, np.uint8), 6)).save(image, format="PNG")
+    body = {"image": base64.b64encode(image.getvalue()).decode(), "digit": 1}
+    response = TestClient(app).post("/api/corrections", json=body)
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error.startswith(f"Cannot save into {folder}: ") and reason in error, error
