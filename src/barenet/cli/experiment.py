@@ -106,7 +106,7 @@ def experiment_command(
     if count < requested:
         cores = f"{count} core{'s' * (count > 1)}"
         stderr.print(f"--workers {workers}: this machine has {cores}; using {count}.")
-    count = min(count, len(tasks))  # a worker without a run would only hold a copy of the data
+    count = min(count, len(tasks))  # what "in N worker(s)" says; one run needs no worker process
     where = f"on the Dask cluster at {cluster}" if cluster else f"in {count} worker(s)"
     stderr.print(
         f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}, "
