@@ -21,8 +21,14 @@ from barenet.activations import Softmax, log_softmax, logsumexp
 from barenet.layers import Layer
 from barenet.losses import CrossEntropy
 
-if TYPE_CHECKING:  # model.py never imports this module; ensemble() only builds a Sequential
+if TYPE_CHECKING:  # model.py imports this module (to check files); ensemble() only builds one
     from barenet.model import Sequential
+
+# Each network is held in memory and run on every input: 1,000 small ones took 3.3 GiB.
+MAX_NETWORKS = 20
+# An ensemble of ensembles of ensembles, as `barenet ensemble` makes when given ensemble files;
+# deeper, a file's nesting would exhaust Python's stack when it is built.
+MAX_NESTING = 3
 
 
 class Ensemble(Layer):
@@ -39,7 +45,8 @@ class Ensemble(Layer):
 
     Args:
         members: K lists of layers, each one network from raw input to a final ``Softmax`` (the
-            layers of a trained classifier, e.g. ``model.layers``).
+            layers of a trained classifier, e.g. ``model.layers``); at most ``MAX_NETWORKS``
+            networks in all, nested ensembles' included, nested at most ``MAX_NESTING`` deep.
 
     Shape:
         - x: ``(N, *input_shape)``, what every member takes
@@ -59,6 +66,7 @@ class Ensemble(Layer):
                     "averages probabilities, so every member must end in Softmax."
                 )
         self.members = [list(member) for member in members]
+        count_networks([self.describe()])  # the bounds a model file is held to
         self._gather()
         self._log_p_members: np.ndarray | None = None  # (K, N, C): each member's log p_k
         self._log_p: np.ndarray | None = None  # (N, C): the output, log p
@@ -132,6 +140,43 @@ class Ensemble(Layer):
 
     def __repr__(self) -> str:
         return f"Ensemble({len(self.members)} members)"
+
+
+def count_networks(layers: Any, depth: int = 0) -> int:
+    """The networks in the ensembles of a model description's list of ``layers`` (0 if none);
+    a member that holds ensembles counts as the networks inside them.
+
+    Raises:
+        ValueError: more than ``MAX_NETWORKS`` networks, or ensembles nested more than
+            ``MAX_NESTING`` deep; found from the description alone, before anything is built,
+            and before going any deeper, so no description can exhaust memory or the stack.
+    """
+    networks = 0
+    for entry in layers if isinstance(layers, list) else []:
+        members = _members_of(entry)
+        if members is None:
+            continue
+        if depth == MAX_NESTING:
+            raise ValueError(
+                f"Ensembles nest at most {MAX_NESTING} deep (an ensemble of ensembles of "
+                "ensembles), and these nest deeper: combine their networks in fewer levels."
+            )
+        for member in members if isinstance(members, list) else []:
+            networks += count_networks(member, depth + 1) or 1
+            if networks > MAX_NETWORKS:
+                raise ValueError(
+                    f"An ensemble holds at most {MAX_NETWORKS} networks (those of nested "
+                    "ensembles included), and this one holds more: combine fewer models."
+                )
+    return networks
+
+
+def _members_of(entry: Any) -> Any:
+    """The ``members`` of an ensemble's description; None for any other layer's."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        return None
+    kind = Layer.registry.get(entry["class"]) if isinstance(entry.get("class"), str) else None
+    return entry["config"].get("members") if kind and issubclass(kind, Ensemble) else None
 
 
 def ensemble(models: Sequence[Sequential]) -> Sequential:

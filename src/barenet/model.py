@@ -15,6 +15,7 @@ import numpy as np
 
 from barenet.callbacks import History
 from barenet.configurable import lookup
+from barenet.ensemble import count_networks
 from barenet.heads import Head, decide_head
 from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.losses import LOSSES
@@ -455,6 +456,7 @@ def _check_layer_sizes(
     """Refuse, before building anything, a layer whose sizes (the product of the whole numbers
     in its config, e.g. in_features x out_features) exceed what the file's arrays could hold:
     a small file must not make barenet allocate gigabytes only to find a shape mismatch."""
+    _check_ensembles(path, description)  # first: the walk below goes into their members
     stored = max(sum(array.size for array in arrays.values()), 1024)
     for index, entry in _layer_entries(description.get("layers")):
         config = entry.get("config") if isinstance(entry, dict) else None
@@ -468,6 +470,15 @@ def _check_layer_sizes(
                 f"{path}: layer {index} ({entry.get('class')}) declares sizes {sizes}, far more "
                 f"than the {stored:,} numbers the file holds."
             )
+
+
+def _check_ensembles(path: str | Path, description: dict[str, Any]) -> None:
+    """Refuse ensembles of more networks, or nested deeper, than ``Ensemble`` allows, from the
+    description alone: building 1,000 members takes gigabytes, and 300 levels the whole stack."""
+    try:
+        count_networks(description.get("layers"))
+    except ValueError as error:
+        raise ModelFileError(f"{path}: {error}") from None
 
 
 def _layer_entries(layers: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -7,14 +7,14 @@ import pytest
 
 from barenet.digits.config import TrainConfig
 from barenet.digits.experiment import RunFailure, parse_vary, plan_runs, run_experiment
-from barenet.digits.workers import run_in_workers, worker_count
+from barenet.digits.workers import run_in_workers, usable_cores, worker_count
 
 SMALL = TrainConfig(layers=[784, 16, 10], epochs=1, batch_size=64, train_limit=600)
 
 
 def test_worker_count():
-    assert worker_count("auto") == os.cpu_count()
-    assert worker_count("3") == 3
+    assert worker_count("auto") == usable_cores() <= (os.cpu_count() or 1)
+    assert worker_count("1") == 1 and worker_count(str(usable_cores())) == usable_cores()
     for bad in ("0", "-1", "two", "1.5", ""):
         with pytest.raises(ValueError, match="at least 1, or auto"):
             worker_count(bad)

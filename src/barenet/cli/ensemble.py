@@ -13,10 +13,9 @@ from barenet.cli.options import data_option, json_option
 from barenet.datasets import Dataset
 from barenet.digits.data import load_digit_data
 from barenet.digits.shipped import open_model
-from barenet.ensemble import ensemble
+from barenet.ensemble import MAX_NETWORKS, ensemble
 from barenet.model import Sequential
-
-MAX_MEMBERS = 20  # each member is a whole network held in memory and run on every input
+from barenet.saving import model_file_path
 
 
 def member_record(model: Sequential, path: Path) -> dict[str, Any]:
@@ -67,9 +66,9 @@ def ensemble_command(
     predict, evaluate, report, serve and export take it. It is measured on the test split
     (MNIST's, or --data's) before it is saved.
     """
-    if len(models) > MAX_MEMBERS:
-        raise click.UsageError(f"At most {MAX_MEMBERS} models, got {len(models)}.")
-    check_writable(out)
+    if len(models) > MAX_NETWORKS:
+        raise click.UsageError(f"At most {MAX_NETWORKS} models, got {len(models)}.")
+    check_writable(model_file_path(out))
     loaded = [open_model(name) for name in models]
     combined = ensemble([model for model, _ in loaded])
     data = load_digit_data(data_path)

@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from barenet.atomic import check_writable
 from barenet.cli.common import (
     INTERRUPTED,
     describe_data,
@@ -39,7 +40,7 @@ from barenet.digits.experiment import (
     summarize,
 )
 from barenet.digits.presets import DEFAULT_PRESET
-from barenet.digits.workers import run_in_workers, worker_count
+from barenet.digits.workers import requested_workers, run_in_workers, worker_count
 
 
 @click.command("experiment")
@@ -62,7 +63,8 @@ from barenet.digits.workers import run_in_workers, worker_count
     default="1",
     show_default=True,
     metavar="N|auto",
-    help="Run N runs side by side in worker processes, one core each (auto: one per core).",
+    help="Run N runs side by side in worker processes, one core each (at most one per core; "
+    "auto: one per core).",
 )
 @click.option(
     "--cluster",
@@ -91,15 +93,20 @@ def experiment_command(
     """
     if plot:
         require_matplotlib()  # before any training, not after it
+        check_writable(plot)
     base = config_from_options(preset, options)
     variants = parse_vary(vary, base)
     tasks = plan_runs(base, runs, variants)  # every variant checked before the first run
-    count = worker_count(workers)
-    if cluster and count > 1:
+    requested, count = requested_workers(workers), worker_count(workers)
+    if cluster and requested > 1:
         raise click.UsageError(
             "--workers and --cluster exclude each other: a cluster's workers are started "
             "with `dask worker` (see docs/experiments.md)."
         )
+    if count < requested:
+        cores = f"{count} core{'s' * (count > 1)}"
+        stderr.print(f"--workers {workers}: this machine has {cores}; using {count}.")
+    count = min(count, len(tasks))  # what "in N worker(s)" says; one run needs no worker process
     where = f"on the Dask cluster at {cluster}" if cluster else f"in {count} worker(s)"
     stderr.print(
         f"{len(variants)} variant(s) x {runs} run(s), seeds {base.seed}..{base.seed + runs - 1}, "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from barenet.atomic import check_writable
 from barenet.cli.common import describe_data, emit_json, stderr, stdout
 from barenet.cli.options import json_option, model_option
 from barenet.digits.data import load_digit_data
 from barenet.digits.finetuning import FinetuneSettings, finetune
 from barenet.digits.folders import default_folder
 from barenet.digits.shipped import open_model
+from barenet.saving import model_file_path
 
 
 def percent(value: float | None) -> str:
@@ -52,6 +54,7 @@ def finetune_command(
     Their digits are mixed with MNIST images, so that the model forgets nothing; it then says
     what it gained on both.
     """
+    check_writable(model_file_path(out))  # before the work whose result goes there
     data = load_digit_data(data_path or default_folder())
     if not as_json:
         describe_data(data, stderr)

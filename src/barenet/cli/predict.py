@@ -10,6 +10,7 @@ import click
 import numpy as np
 from rich.markup import escape
 
+from barenet.atomic import check_writable
 from barenet.cli.common import emit_json, stderr, stdout, unique_name
 from barenet.cli.options import json_option, model_option
 from barenet.digits.data import load_digit_images
@@ -160,6 +161,7 @@ def predict_command(
         raise click.UsageError("Give image files or folders, or --data PATH (one of the two).")
     if out:
         check_format(out)  # before the model loads or anything is read
+        check_writable(out)
     model, model_name = open_model(model_path)
     if data_path:
         predict_data_set(model, model_name.name, data_path, out, as_json)

@@ -68,6 +68,16 @@ def run_with_progress(
         progress.close()
 
 
+def written_files(out: str, plot: str | None) -> list[Path]:
+    """Every file a run writes: its model, history and checkpoint, and with --plot its curves
+    (``--plot`` alone: ``model.curves.png``)."""
+    model_path = model_file_path(out)
+    files = [model_path, model_path.with_suffix(".history.json"), checkpoint_path(out)]
+    if plot is not None:
+        files.append(Path(plot) if plot else model_path.with_suffix(".curves.png"))
+    return files
+
+
 @click.command("train")
 @training_options
 @engine_option
@@ -131,9 +141,8 @@ def train_command(
     config, name, start = setup.config, setup.name, setup.start
     test_elsewhere = setup.test_elsewhere
     out = out or setup.out or f"{name}.npz"
-    for path in (out, plot):  # where the results go must be writable before training starts
-        if path:
-            check_writable(path)
+    for path in written_files(out, plot):  # each must be writable before training starts
+        check_writable(path)
     with InterruptOnce() as interrupts:
         # train() applies --train-limit
         data = load_digit_data(data_path, test_elsewhere=test_elsewhere)
@@ -277,18 +286,18 @@ def _save(run: TrainedRun, out: str, plot: str | None) -> tuple[Path, Path, Path
     model and the old history together, never a new model beside an old history.
     """
     history = run.model.history.history if run.model.history else {}
-    history_path = model_file_path(out).with_suffix(".history.json")
+    _, history_path, _, *curves = written_files(out, plot)  # curves: [the PNG] with --plot
     with atomic_open(history_path, "w") as handle:
         handle.write(json.dumps(history, indent=1))
         handle.flush()  # a full disk shows here, before the model is replaced
         model_path = run.model.save(out, include_optimizer=False)  # its state: in checkpoints
     curves_path = None
-    if plot is not None and history.get("loss"):
+    if curves and history.get("loss"):
         from barenet.report.plots import learning_curves, save_png
 
         final_test = {"loss": run.test_loss, "accuracy": run.test_accuracy}
         figure = learning_curves(history, f"Learning curves: {model_path.name}", final_test)
-        curves_path = save_png(figure, plot or model_path.with_suffix(".curves.png"))
+        curves_path = save_png(figure, curves[0])
     return model_path, history_path, curves_path
 
 

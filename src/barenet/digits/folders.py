@@ -10,6 +10,8 @@ otherwise a seeded 1/7 of every digit's images is held out as the test split.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import secrets
 import time
@@ -25,6 +27,7 @@ CLASS_FOLDERS = [str(digit) for digit in range(10)]
 MAX_IMAGES = 20_000  # a person's folder, not a data set: refuse more before reading any
 MAX_SAVED_SIDE = 1024  # corrections are saved at most this large (a photo is scaled down)
 HOLD_OUT_FRACTION = 1 / 7
+NAME_TRIES = 10  # a name is taken only when 6 random hex digits repeat within a second
 
 
 def default_folder() -> Path:
@@ -104,10 +107,16 @@ def load_digit_folder(path: str | Path, seed: int = 0) -> Dataset:
     return Dataset(images[~test], labels[~test], images[test], labels[test], str(path), [note])
 
 
+def correction_name() -> str:
+    """A new correction's file name: the time to the second and 6 random hex digits."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}.png"
+
+
 def save_correction(folder: Path, digit: int, gray: np.ndarray) -> Path:
     """Save a greyscale image ``(H, W)`` 0..255 as ``folder/DIGIT/NAME.png``, atomically; a
-    large one is scaled down to ``MAX_SAVED_SIDE``. NAME is the time and a random suffix, so
-    saves never overwrite each other."""
+    large one is scaled down to ``MAX_SAVED_SIDE``. NAME is the time and a random suffix, and
+    the file is put in place only under a name nobody has taken (another suffix is drawn if it
+    is), so two saves in the same second never overwrite each other."""
     from PIL import Image
 
     if digit not in range(10):
@@ -116,8 +125,14 @@ def save_correction(folder: Path, digit: int, gray: np.ndarray) -> Path:
         raise DataError(f"{folder} already holds {MAX_IMAGES:,} images; make room first.")
     image = Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), mode="L")
     image.thumbnail((MAX_SAVED_SIDE, MAX_SAVED_SIDE))
-    target = folder / str(digit) / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(target) as handle:
-        image.save(handle, format="PNG")
-    return target
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    for _ in range(NAME_TRIES):
+        target = folder / str(digit) / correction_name()
+        try:
+            with atomic_open(target, overwrite=False) as handle:
+                handle.write(png.getvalue())
+            return target
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"{NAME_TRIES} names drawn in a row were taken")

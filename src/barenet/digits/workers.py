@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -21,13 +22,31 @@ from barenet.digits.experiment import RunFailure, RunRecord, RunTask, run_or_rep
 _worker_data: Dataset | None = None  # set in each worker by _start_worker
 
 
-def worker_count(text: str) -> int:
-    """``"auto"`` -> one worker per core; otherwise a whole number of at least 1."""
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system tells it (a
+    container or ``taskset`` may allow fewer than the machine has), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def requested_workers(text: str) -> int:
+    """The number ``--workers`` asks for: ``"auto"`` is one per usable core; otherwise a whole
+    number of at least 1 (ValueError for anything else)."""
     if text == "auto":
-        return os.cpu_count() or 1
-    if not text.isdigit() or int(text) < 1:
+        return usable_cores()
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or not digits:
         raise ValueError(f"--workers expects a number of at least 1, or auto. Received: {text!r}")
-    return int(text)
+    if len(digits) > 18:  # past any machine's cores (and int() refuses over 4,300 digits)
+        return sys.maxsize
+    return int(digits)
+
+
+def worker_count(text: str) -> int:
+    """The worker processes to start for ``--workers``: what it asks for, at most one per usable
+    core; more would only share the cores, each process holding its own copy of the data."""
+    return min(requested_workers(text), usable_cores())
 
 
 def _start_worker(data: Dataset) -> None:

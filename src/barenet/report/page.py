@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from barenet.atomic import atomic_write_text
+from barenet.atomic import atomic_write_text, check_writable
 from barenet.conv import Conv2D
 from barenet.datasets import Dataset
 from barenet.digits.reading import DigitReadings, read_digits
@@ -95,7 +95,8 @@ def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: st
             "with barenet to get a report."
         )
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    page = out / "report.html"
+    check_writable(page)  # makes the folder, or says why it cannot, before anything is drawn
     labels = np.asarray(data.y_test).astype(np.int64)
     readings = read_digits(model, np.asarray(data.x_test))
     matrix = confusion_matrix(labels, readings.digits, readings.probabilities.shape[1])
@@ -104,7 +105,6 @@ def write_report(model: Sequential, data: Dataset, out_dir: str | Path, name: st
     for figure_info, figure in figures:
         plots.save_png(figure, out / figure_info.file)
     measured = {"test_accuracy": accuracy, "test_images": len(labels), "data": data.source}
-    page = out / "report.html"
     atomic_write_text(page, _html(model, name, measured, [info for info, _ in figures], out))
     return page
 

@@ -140,7 +140,8 @@ def save_image(folder: Path, digit: int, data: bytes) -> Correction:
     except DataError as error:
         raise ApiError(409, str(error)) from None
     except OSError as error:
-        raise ApiError(409, f"Cannot save into {folder}: {error.strerror}.") from None
+        reason = error.strerror or str(error)  # the system's reason, or barenet's sentence
+        raise ApiError(409, f"Cannot save into {folder}: {reason.rstrip('.')}.") from None
     count = len(image_files(folder))
     return Correction(saved=str(path.relative_to(folder)), folder=str(folder), count=count)
 
