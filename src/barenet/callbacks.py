@@ -236,8 +236,9 @@ class TrainingCheckpoint(Callback):
         self._unsaved = None
 
     def save_finished_epoch(self) -> int | None:
-        """After an early stop, write the last finished epoch if it is newer than the saved
-        one; the epochs the checkpoint on disk now holds (None: no epoch has finished)."""
+        """After an early stop, write the last finished epoch that was kept in memory instead of
+        saved (if any); the epochs that this callback's checkpoint on disk now holds (None: it
+        wrote none, as when no epoch finished in this ``fit``)."""
         if self._unsaved is not None:
             epoch, arrays, description = self._unsaved
             write_model_file(self.path, arrays, description)

@@ -21,7 +21,7 @@ from barenet.layers import Dense, Dropout, Flatten, Layer, Rescaling, Reshape
 from barenet.losses import LOSSES
 from barenet.optimizers import describe_optimizer, optimizer_from_description, upgrade_state
 from barenet.saving import ModelFileError, copy_arrays, read_model_file, write_model_file
-from barenet.training import Trainer, check_inputs
+from barenet.training import BLOW_UP, Trainer, check_inputs
 
 SHAPE_ONLY = (Flatten, Reshape)  # layers that pass any dtype through untouched
 # Inference batches: from 32 to 1024 samples, the widest layer output near 4 MB (see
@@ -375,8 +375,8 @@ def load_model(path: str | Path) -> Sequential:
             raise ValueError("it has no layers")
         if not isinstance(metadata, dict):
             raise ValueError("its metadata is not a JSON object")
-        if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
-            raise ValueError("its history is not an object of per-epoch lists")
+        if not _is_history(history):
+            raise ValueError("its history is not an object of per-epoch lists of numbers")
     except (KeyError, TypeError, ValueError, MemoryError) as error:
         reason = (str(error) if type(error) is ValueError else repr(error)).rstrip(".")
         raise ModelFileError(f"{path} has an invalid model description: {reason}.") from None
@@ -399,6 +399,20 @@ def load_model(path: str | Path) -> Sequential:
     return model
 
 
+def _is_history(history: Any) -> bool:
+    """Whether ``history`` is ``{metric: [value per epoch]}``, every list as long, every value
+    a number or null (an epoch where the metric was not measured)."""
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        return False
+    lengths = {len(values) for values in history.values()}
+    numbers = all(
+        value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        for values in history.values()
+        for value in values
+    )
+    return len(lengths) <= 1 and numbers
+
+
 def _restore_optimizer(
     path: str | Path,
     model: Sequential,
@@ -411,9 +425,6 @@ def _restore_optimizer(
         if description.get("optimizer"):
             model.optimizer = optimizer_from_description(description["optimizer"])
             upgrade_state(description["optimizer"], arrays)
-            for name, array in arrays.items():
-                if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-                    raise ValueError(f"its optimizer state {name} holds NaN or infinite values")
             if arrays:
                 model.optimizer.restore_state([param for _, param, _ in model.parameters()], arrays)
             else:  # no state saved: it starts afresh, its step count too
@@ -424,8 +435,8 @@ def _restore_optimizer(
         if training is not None:
             _check_training_state(training, model)
         model.training_state = training
-    except (KeyError, TypeError, ValueError) as error:
-        reason = str(error) if type(error) is ValueError else repr(error)
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
+        reason = (str(error) if type(error) is ValueError else repr(error)).rstrip(".")
         raise ModelFileError(
             f"{path} has an invalid optimizer or training state: {reason}."
         ) from None
@@ -440,9 +451,9 @@ def _check_training_state(training: Any, model: Sequential) -> None:
         raise ValueError(f"its training state has no valid epoch ({epoch!r})")
     if not isinstance(generators, dict) or set(generators) != set(model.random_generators()):
         raise ValueError("its training state does not match the model's random generators")
-    ceiling = training.get("loss_ceiling")
+    ceiling = training.get("loss_ceiling")  # BLOW_UP times a first loss of at least 1
     if ceiling is not None and not (
-        isinstance(ceiling, (int, float)) and math.isfinite(ceiling) and ceiling > 0
+        isinstance(ceiling, float) and math.isfinite(ceiling) and ceiling >= BLOW_UP
     ):
         raise ValueError(f"its training state has an invalid loss ceiling ({ceiling!r})")
     np.random.default_rng().bit_generator.state = training["rng"]  # fit's: a PCG64

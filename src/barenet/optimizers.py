@@ -75,6 +75,9 @@ class Optimizer(Configurable):
             )
         return self._state
 
+    # The kinds of state that are averages of squares: never negative (a file is checked).
+    NONNEGATIVE_STATE: frozenset[str] = frozenset()
+
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """The state this optimizer keeps for ``param`` (velocity, moments), made at the first
         step."""
@@ -98,11 +101,18 @@ class Optimizer(Configurable):
                 f"{len(params)} parameters: expected {sorted(expected)}, got {sorted(arrays)}."
             )
         for name, destination in expected.items():
-            if arrays[name].shape != destination.shape:
+            array = arrays[name]
+            if array.shape != destination.shape:
                 raise ValueError(
-                    f"{name} has shape {arrays[name].shape}; its parameter has {destination.shape}."
+                    f"{name} has shape {array.shape}; its parameter has {destination.shape}."
                 )
-            destination[...] = arrays[name]
+            if not np.issubdtype(array.dtype, np.floating):
+                raise ValueError(f"{name} holds {array.dtype} values, not floats")
+            if not np.isfinite(array).all():
+                raise ValueError(f"{name} holds NaN or infinite values")
+            if name.rsplit(".", 1)[-1] in self.NONNEGATIVE_STATE and (array < 0).any():
+                raise ValueError(f"{name} holds negative values, which this state never has")
+            destination[...] = array
         self._state = states
 
     def update(
@@ -211,6 +221,8 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.decoupled_weight_decay = decoupled_weight_decay
 
+    NONNEGATIVE_STATE = frozenset({"v"})
+
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
 
@@ -278,6 +290,8 @@ class RMSprop(Optimizer):
         if not eps > 0:
             raise ValueError(f"Invalid epsilon value: {eps}")
         self.rho, self.eps = float(rho), float(eps)
+
+    NONNEGATIVE_STATE = frozenset({"square_avg"})
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         return {"square_avg": np.zeros_like(param)}
@@ -348,7 +362,10 @@ def optimizer_from_description(description: dict[str, Any]) -> Optimizer:
         schedule = lookup(SCHEDULE_CLASSES, arguments.pop("schedule"), "schedule class")
         config["learning_rate"] = schedule(**arguments)
     optimizer = cls(**config)
-    optimizer.iterations = int(description.get("iterations", 0))
+    iterations = description.get("iterations", 0)
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+        raise ValueError(f"its optimizer's step count {iterations!r} is not a whole number >= 0")
+    optimizer.iterations = iterations
     return optimizer
 
 

@@ -27,6 +27,15 @@ def ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.fixture(autouse=True)
+def sigint_handler_back():
+    """An interrupted command ignores later presses (it only has to exit): put pytest's
+    handler back, so that Ctrl-C still stops the test run."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
 def signal_at(monkeypatch, cls, hook, when, *, before=False):
     """Send SIGINT from inside ``cls.hook`` on the call whose first argument is ``when``
     (an epoch or a batch index, counted from 0; batches in the second epoch only; for
@@ -144,15 +153,16 @@ def test_an_interrupted_resume_says_how_to_go_on_again(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_after_an_epoch_line_in_a_real_process(tmp_path):
-    """The reported case: SIGINT from outside as soon as "Epoch 1/3" is printed."""
+    """The reported case: SIGINT from outside as soon as "Epoch 1/8" is printed."""
     out = tmp_path / "run.npz"
-    command = [sys.executable, "-m", "barenet", "train", *RUN, "--train-limit", "6000",
-               "--out", str(out)]  # fmt: skip
+    run = [*RUN, "--train-limit", "6000", "--epochs", "8"]  # the later options win
+    command = [sys.executable, "-m", "barenet", "train", *run, "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    line = ""
-    while "Epoch 1/3" not in line and time.monotonic() < deadline:
+    line = "start"
+    while line and "Epoch 1/8" not in line and time.monotonic() < deadline:
         line = process.stderr.readline()
+    assert "Epoch 1/8" in line
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     checkpoint = tmp_path / "run.checkpoint.npz"
@@ -160,7 +170,8 @@ def test_ctrl_c_after_an_epoch_line_in_a_real_process(tmp_path):
     assert checkpoint.exists() and "Traceback" not in stderr
     epochs = load_model(checkpoint).training_state["epoch"]
     assert epochs >= 1 and f"Checkpoint after epoch {epochs}" in stderr
+    assert epochs < 8  # stopped before the end: the checkpoint is kept, not tidied away
     assert invoke("train", "--resume", checkpoint).exit_code == 0
     whole = tmp_path / "whole.npz"
-    assert invoke("train", *RUN, "--train-limit", "6000", "--out", whole).exit_code == 0
+    assert invoke("train", *run, "--out", whole).exit_code == 0
     assert_same_run(out, load_model(whole))

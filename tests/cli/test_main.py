@@ -17,7 +17,7 @@ from tests.helpers import invoke
             "Unknown preset 'huge'. Expected one of: tutorial-tanh-mse",
         ),
         (["train", "--dropout", "1.5"], r"--dropout must be in [0, 1)"),
-        (["train", "--threads", "0"], "--threads must be at least 1. Received: 0"),
+        (["train", "--threads", "0"], "--threads must be 1 to 256. Received: 0"),
         (["evaluate", "/nowhere/model.npz"], "Model file /nowhere/model.npz does not exist"),
         (["experiment", "--vary", "colour=red"], "--vary: unknown option 'colour'"),
         (["train", "--conv", "32,64,128"], "shrinks 28x28 images to nothing"),

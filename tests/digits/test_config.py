@@ -1,8 +1,10 @@
 """TrainConfig: every out-of-range option is named, widths parse, conv shapes are checked."""
 
+import dataclasses
+
 import pytest
 
-from barenet.digits.config import TrainConfig, output_names, parse_widths
+from barenet.digits.config import TrainConfig, config_from_json, output_names, parse_widths
 
 
 def test_defaults_are_valid_and_replace_makes_a_new_config():
@@ -32,8 +34,12 @@ def test_defaults_are_valid_and_replace_makes_a_new_config():
         ({"learning_rate": 0}, "--learning-rate must be greater than 0"),
         ({"conv": [32, 64, 128]}, "shrinks 28x28 images to nothing"),
         ({"conv": [32, 64], "convs_per_block": 3}, "shrinks 28x28 images to nothing"),
-        ({"convs_per_block": 0}, "--convs-per-block must be at least 1"),
-        ({"threads": 0}, "--threads must be at least 1"),
+        ({"convs_per_block": 0}, "--convs-per-block must be 1 to 10"),
+        ({"convs_per_block": 10**12}, "--convs-per-block must be 1 to 10"),
+        ({"threads": 0}, "--threads must be 1 to 256"),
+        ({"threads": 257}, "--threads must be 1 to 256"),
+        ({"warmup_epochs": -1.0}, "--warmup-epochs must be 0 or more"),
+        ({"test_every": -3}, r"--test-every must be 0 \(never\) or more"),
     ],
 )
 def test_out_of_range_options_are_named(changes, message):
@@ -72,3 +78,17 @@ def test_a_minus_sign_is_not_a_separator_between_commas():
         TrainConfig(layers=parse_widths("784,-5,10")).validate()
     with pytest.raises(ValueError, match="--seed must be 0 or more"):
         TrainConfig(seed=-1).validate()
+
+
+def test_a_config_from_json_round_trips_and_names_the_first_wrong_value():
+    every_field = dataclasses.asdict(TrainConfig(conv=[8], quirks=[], threads=2))
+    assert config_from_json(every_field) == TrainConfig(conv=[8], threads=2)
+    assert config_from_json({}) == TrainConfig()  # options a file predates take defaults
+    with pytest.raises(ValueError, match="its option epochs is '66', not a whole number"):
+        config_from_json({"epochs": "66"})
+    with pytest.raises(ValueError, match="its option threads is 1.5, not a whole number or null"):
+        config_from_json({"threads": 1.5})
+    with pytest.raises(ValueError, match=r"it has unknown options \['shell'\]"):
+        config_from_json({"shell": "rm -rf"})
+    with pytest.raises(ValueError, match="not a JSON object"):
+        config_from_json([1, 2])

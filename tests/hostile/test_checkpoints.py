@@ -34,14 +34,22 @@ def checkpoint(tmp_path_factory):
     return folder / "run.checkpoint.npz"
 
 
-def altered(checkpoint, folder, change_metadata=None, change_arrays=None, change_training=None):
-    """A copy of ``checkpoint`` in ``folder`` with its metadata, arrays or training state
-    changed in place by the given functions."""
+def altered(
+    checkpoint,
+    folder,
+    change_metadata=None,
+    change_arrays=None,
+    change_training=None,
+    change_description=None,
+):
+    """A copy of ``checkpoint`` in ``folder`` with its metadata, arrays, training state or
+    whole description changed in place by the given functions."""
     arrays, description = read_model_file(checkpoint)
     for change, target in (
         (change_metadata, description["metadata"]),
         (change_arrays, arrays),
         (change_training, description["training"]),
+        (change_description, description),
     ):
         if change:
             change(target)
@@ -64,8 +72,7 @@ def test_a_resumed_run_writes_beside_its_checkpoint_whatever_the_file_says(
     (elsewhere / "victim.checkpoint.npz").write_bytes(b"keep me too")
 
     def aim_elsewhere(metadata):
-        metadata["out"] = str(elsewhere / "victim.npz")
-        metadata["preset"] = "../../elsewhere/victim"
+        metadata["out"] = str(elsewhere / "victim.npz")  # what landed main obeyed
 
     path = altered(checkpoint, given, aim_elsewhere)
     monkeypatch.chdir(given)  # a relative path in the file would climb out from here
@@ -100,13 +107,17 @@ def set_data(key, value):
     return lambda metadata: metadata["data"].__setitem__(key, value)
 
 
-def poison_optimizer(value):
+def poison_optimizer(value, kind="m"):
     def change(arrays):
-        name = next(name for name in arrays if name.startswith("optimizer."))
+        name = next(name for name in arrays if name.startswith("optimizer.") and name[-1] == kind)
         arrays[name] = arrays[name].copy()
         arrays[name].flat[0] = value
 
     return change
+
+
+def set_everything(**values):
+    return lambda metadata: metadata["config"].update(values)
 
 
 HOSTILE = {
@@ -155,6 +166,54 @@ HOSTILE = {
         {"change_training": lambda t: t.__setitem__("loss_ceiling", math.inf)},
         "invalid loss ceiling",
     ),
+    "a number too large for a float": (
+        {"change_metadata": set_config("learning_rate", 10**400)},
+        "not a finite number",
+    ),
+    "a million million convolutions": (
+        {"change_metadata": set_everything(conv=[1], kernel_size=1, convs_per_block=10**12)},
+        "--convs-per-block must be 1 to 10",
+    ),
+    "options for another network": (
+        {"change_metadata": set_config("layers", [784, 10])},
+        "its options describe a network of 7,850 parameters, but it holds 203,530",
+    ),
+    "options for another optimizer": (
+        {"change_metadata": set_config("optimizer", "sgd")},
+        "its options name the optimizer 'sgd', not the one it holds",
+    ),
+    "a run already finished": (
+        {"change_metadata": set_config("epochs", 1)},
+        "its run already finished (epoch 1 of 1)",
+    ),
+    "a path for the preset": (  # it named the output when the file had none
+        {"change_metadata": lambda m: m.__setitem__("preset", "../../elsewhere/victim")},
+        "its preset is '../../elsewhere/victim', not a name",
+    ),
+    "an escape sequence for the preset": (
+        {"change_metadata": lambda m: m.__setitem__("preset", "\x1b]0;owned\x07")},
+        "its preset is",
+    ),
+    "a negative second moment": (
+        {"change_arrays": poison_optimizer(-1.0, kind="v")},
+        "holds negative values",
+    ),
+    "a negative step count": (
+        {"change_description": lambda d: d["optimizer"].__setitem__("iterations", -5)},
+        "its optimizer's step count -5 is not a whole number >= 0",
+    ),
+    "a tiny loss ceiling": (
+        {"change_training": lambda t: t.__setitem__("loss_ceiling", 1e-300)},
+        "invalid loss ceiling",
+    ),
+    "a ragged history": (
+        {"change_description": lambda d: d["history"]["loss"].append(0.5)},
+        "its history is not an object of per-epoch lists of numbers",
+    ),
+    "text in the history": (
+        {"change_description": lambda d: d["history"]["loss"].__setitem__(0, "x")},
+        "its history is not an object of per-epoch lists of numbers",
+    ),
     "an epoch its history does not hold": (
         {"change_training": lambda t: t.__setitem__("epoch", 2)},
         "its training state says 2 epochs, its history holds 1",
@@ -171,7 +230,18 @@ def test_a_checkpoint_is_checked_as_strictly_as_a_model_file(tmp_path, checkpoin
     assert expected in result.stderr and str(path) in result.stderr
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
     assert "diverged" not in result.output  # NaN is named as what it is, not trained on
+    assert "\x1b" not in result.output and not result.stderr.rstrip().endswith("..")
     assert files_under(tmp_path) == ["given.checkpoint.npz"]  # nothing was written
+
+
+def test_a_checkpoint_naming_a_fifo_as_its_data_is_refused_not_waited_on(tmp_path, checkpoint):
+    fifo = tmp_path / "train.csv"
+    os.mkfifo(fifo)
+    path = altered(checkpoint, tmp_path, set_data("path", str(fifo)))
+    result = invoke("train", "--resume", path)  # reading the FIFO would wait for ever
+    assert result.exit_code == 1, result.output
+    assert f"{fifo} is not a regular file or a folder" in result.stderr
+    assert invoke("train", "--data", fifo, "--preset", "quick").exit_code == 1
 
 
 def test_a_missing_checkpoint_is_named_as_one(tmp_path):
@@ -187,3 +257,12 @@ def test_the_real_checkpoint_still_resumes(tmp_path, checkpoint):
     assert result.exit_code == 0, result.output
     assert "resumed after epoch 1" in result.stderr
     assert json.loads((tmp_path / "run.history.json").read_text())["loss"][0] is not None
+
+
+@pytest.fixture(autouse=True)
+def sigint_handler_back():
+    """The checkpoint is made by an interrupted command, which ignores later presses: put
+    pytest's handler back."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)

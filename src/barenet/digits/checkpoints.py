@@ -17,11 +17,14 @@ from typing import Any
 
 from barenet.datasets import Dataset
 from barenet.digits.config import TrainConfig, config_from_json
+from barenet.digits.recipe import build_model
 from barenet.model import Sequential, load_model
+from barenet.optimizers import Optimizer, describe_optimizer, get_optimizer
 from barenet.saving import model_file_path
 
 SUFFIX = ".checkpoint.npz"
-MAX_PRESET_NAME = 100  # a preset's name is printed and names files: a word, not a document
+# A preset's name is printed and names files: a word, never a path or a terminal's escape.
+PRESET_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -63,14 +66,7 @@ class Checkpoint:
     preset: str
     config: TrainConfig
     data_path: str | None
-    data_sha256: str
     test_elsewhere: bool
-
-    @property
-    def epoch(self) -> int:
-        """Epochs the run had finished when the checkpoint was written."""
-        assert self.model.training_state is not None
-        return int(self.model.training_state["epoch"])
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
@@ -94,16 +90,17 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         )
     try:
         checkpoint = _checked(model, metadata)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{path} is not a valid checkpoint: {error}.") from None
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"{path} is not a valid checkpoint: {str(error).rstrip('.')}.") from None
     return checkpoint
 
 
 def _checked(model: Sequential, metadata: dict[str, Any]) -> Checkpoint:
     """The checkpoint's values, each of the type and in the range its use needs."""
     config = config_from_json(metadata["config"])
+    _check_same_network(model, config)
     preset = metadata.get("preset")
-    if not isinstance(preset, str) or not 0 < len(preset) <= MAX_PRESET_NAME:
+    if not isinstance(preset, str) or not PRESET_NAME.fullmatch(preset):
         raise ValueError(f"its preset is {_short(preset)}, not a name")
     data = metadata.get("data")
     if not isinstance(data, dict) or set(data) - {"path", "sha256", "test_elsewhere"}:
@@ -122,7 +119,42 @@ def _checked(model: Sequential, metadata: dict[str, Any]) -> Checkpoint:
         raise ValueError(
             f"its training state says {state['epoch']} epochs, its history holds {epochs_done}"
         )
-    return Checkpoint(model, preset, config, data_path, sha256, test_elsewhere)
+    if state["epoch"] >= config.epochs:
+        raise ValueError(f"its run already finished (epoch {state['epoch']} of {config.epochs})")
+    return Checkpoint(model, preset, config, data_path, test_elsewhere)
+
+
+def _check_same_network(model: Sequential, config: TrainConfig) -> None:
+    """The options must describe the network the file holds: its layers, loss and optimizer
+    (options that say "784-10, sgd" over a file of 784-256-10 with Adam would be a lie, saved
+    in the final model). The network is built only once its size matches the file's."""
+    held = sum(param.size for _, param, _ in model.parameters())
+    if config.parameter_count() != held:
+        raise ValueError(
+            f"its options describe a network of {config.parameter_count():,} parameters, but it "
+            f"holds {held:,}"
+        )
+    built = build_model(config)
+    ours = [layer.label() for layer in built.layers]
+    theirs = [layer.label() for layer in model.layers]
+    if ours != theirs:
+        raise ValueError(f"its options describe the layers {ours}, but it holds {theirs}")
+    loss = (model.get_config().get("loss") or {}).get("name")
+    if loss != config.loss:
+        raise ValueError(f"its options name the loss {config.loss!r}, but it holds {loss!r}")
+    named = get_optimizer(config.optimizer, weight_decay=config.weight_decay)
+    if model.optimizer is None or _settings(named) != _settings(model.optimizer):
+        raise ValueError(
+            f"its options name the optimizer {config.optimizer!r}, not the one it holds"
+        )
+
+
+def _settings(optimizer: Optimizer) -> dict[str, Any]:
+    """An optimizer's class and settings, but its learning rate (a schedule's depends on the
+    data's size)."""
+    described = describe_optimizer(optimizer) or {"class": None, "config": {}}
+    config = {k: v for k, v in described["config"].items() if k != "learning_rate"}
+    return {"class": described["class"], **config}
 
 
 def _short(value: Any) -> str:

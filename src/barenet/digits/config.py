@@ -25,6 +25,7 @@ PIXELS_SIDE = 28
 PIXELS = PIXELS_SIDE * PIXELS_SIDE
 MAX_PARAMETERS = 100_000_000  # 0.4 GB of float32 weights, 1.6 GB with gradients and Adam's state
 MAX_THREADS = 256  # each thread holds a replica of the network's caches: bounded
+MAX_CONVS_PER_BLOCK = 10  # 1x1 convolutions never shrink the image: bound them otherwise
 NO_OUTPUT_ACTIVATION = "none"
 
 
@@ -107,7 +108,11 @@ class TrainConfig:
             (self.bias_init in INITIALIZERS, "bias-init", one_of(INITIALIZERS)),
             (all(c >= 1 for c in self.conv), "conv", "positive channel counts, e.g. 32,64"),
             (self.kernel_size >= 1, "kernel-size", "at least 1"),
-            (self.convs_per_block >= 1, "convs-per-block", "at least 1"),
+            (
+                1 <= self.convs_per_block <= MAX_CONVS_PER_BLOCK,
+                "convs-per-block",
+                f"1 to {MAX_CONVS_PER_BLOCK}",
+            ),
             (self.epochs >= 1, "epochs", "at least 1"),
             (
                 self.batch_size is None or self.batch_size >= 1,
@@ -131,6 +136,8 @@ class TrainConfig:
             (self.learning_rate > 0, "learning-rate", "greater than 0"),
             (self.weight_decay >= 0, "weight-decay", "0 or more"),
             (0 <= self.validation_split < 1, "validation-split", "in [0, 1)"),
+            (self.warmup_epochs >= 0, "warmup-epochs", "0 or more"),
+            (self.test_every >= 0, "test-every", "0 (never) or more"),
         ]
         for ok, option, expected in checks:
             if not ok:
@@ -189,7 +196,10 @@ def _is_int(value: Any) -> bool:
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "int": _is_int,
     "float": lambda value: (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) < 1e300  # a whole number too large for a float is none either
+        and math.isfinite(value)
     ),
     "bool": lambda value: isinstance(value, bool),
     "str": lambda value: isinstance(value, str),
@@ -218,7 +228,7 @@ def config_from_json(values: Any) -> TrainConfig:
 
     Raises:
         ValueError: the first unknown option or wrong value, in a phrase ("its option epochs is
-            '66', not an int").
+            '66', not a whole number").
     """
     if not isinstance(values, dict):
         raise ValueError(f"its options are {type(values).__name__}, not a JSON object")
