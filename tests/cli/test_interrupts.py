@@ -114,7 +114,8 @@ def test_an_interrupt_keeps_the_last_finished_epoch(tmp_path, monkeypatch, momen
     assert not checkpoint.exists()  # the finished run's model supersedes it
 
 
-def test_an_interrupt_in_the_first_epoch_says_nothing_can_be_resumed(tmp_path, monkeypatch):
+def stop_in_the_first_epoch(monkeypatch):
+    """SIGINT after the third batch of the run's first epoch."""
     original = RichProgress.on_batch_end
 
     def first_batches(self, index, logs=None):
@@ -123,6 +124,10 @@ def test_an_interrupt_in_the_first_epoch_says_nothing_can_be_resumed(tmp_path, m
             ctrl_c()
 
     monkeypatch.setattr(RichProgress, "on_batch_end", first_batches)
+
+
+def test_an_interrupt_in_the_first_epoch_says_nothing_can_be_resumed(tmp_path, monkeypatch):
+    stop_in_the_first_epoch(monkeypatch)
     out = tmp_path / "run.npz"
     stopped = invoke("train", *RUN, "--out", out)
     assert stopped.exit_code == 130, stopped.output
@@ -138,14 +143,7 @@ def test_an_interrupted_resume_says_how_to_go_on_again(tmp_path, monkeypatch):
         signal_at(patches, RichProgress, "on_epoch_end", 0)
         assert invoke("train", *RUN, "--out", out).exit_code == 130
     checkpoint = tmp_path / "run.checkpoint.npz"
-    original = RichProgress.on_batch_end
-
-    def first_batches(self, index, logs=None):
-        original(self, index, logs)
-        if index == 2:
-            ctrl_c()
-
-    monkeypatch.setattr(RichProgress, "on_batch_end", first_batches)
+    stop_in_the_first_epoch(monkeypatch)
     again = invoke("train", "--resume", checkpoint)
     assert again.exit_code == 130, again.output
     assert f"No new epoch finished: go on with barenet train --resume {checkpoint}" in again.stderr
