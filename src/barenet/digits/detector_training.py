@@ -34,7 +34,7 @@ DETECTOR_CONFIG = TrainConfig(
     layers=[784, 64, 2], conv=[8, 16], epochs=6, batch_size=128, augment="affine", seed=0
 )
 TRAIN_DIGITS = 50_000  # MNIST training images the detector learns from; the rest validate
-STYLE_SHARE = 0.25  # of the redrawn digits and of the non-digits, those sent in a random style
+STYLE_SHARE = 0.6  # of the redrawn digits and of the non-digits, those sent in a random style
 DIGITS_REJECTED = 0.005  # the share of validation digits the threshold may reject
 
 
