@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,10 +65,14 @@ class Dataset:
         return dataclasses.replace(self, x_train=self.x_train[:count], y_train=self.y_train[:count])
 
 
-def hold_out(images: np.ndarray, labels: np.ndarray, source: str, reason: str) -> Dataset:
-    """Split off the last 1/7 of the samples as a test set, with a note saying so."""
+def hold_out(
+    images: np.ndarray, labels: np.ndarray, source: str, reason: str, notes: Sequence[str] = ()
+) -> Dataset:
+    """Split off the last 1/7 of the samples as a test set, with a note saying so (before
+    ``notes``, the loader's own)."""
     test = max(1, round(len(images) * HOLD_OUT_FRACTION))
     if len(images) < 2:
         raise DataError(f"{source} has {len(images)} sample; at least 2 are needed to split.")
     note = f"{reason}: held out its last {test:,} samples as the test set."
-    return Dataset(images[:-test], labels[:-test], images[-test:], labels[-test:], source, [note])
+    splits = images[:-test], labels[:-test], images[-test:], labels[-test:]
+    return Dataset(*splits, source, [note, *notes])
