@@ -4,8 +4,10 @@ memory-mapped and allocates almost nothing; a source past the in-memory limit (s
 is converted once into the data cache and memory-mapped from there."""
 
 import gzip
+import os
 import struct
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,3 +158,28 @@ def test_the_cache_is_where_the_environment_says(monkeypatch, tmp_path):
     monkeypatch.delenv("BARENET_DATA_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache.cache_folder() == tmp_path / "xdg" / "barenet" / "data"
+
+
+def vm_flags(path) -> list[str]:
+    """The kernel's flags on this process's mapping of ``path`` (``rr``: random-read advice)."""
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.endswith(str(path)))
+    return next(line for line in lines[start:] if line.startswith("VmFlags:")).split()[1:]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="Linux shows mappings' flags")
+def test_a_map_larger_than_the_memory_at_hand_is_advised_random_access(
+    tmp_path, digits, monkeypatch
+):
+    import barenet.datasets.mapped as mapped
+
+    assert mapped.memory_at_hand() > 2**20  # this machine's memory is known, and not tiny
+    fits, too_large = (
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte", digits[0]) for name in ("a", "b")
+    )
+    images = read_idx(fits, 3)
+    assert "rr" not in vm_flags(fits)  # the kernel's read-ahead, for a file that fits
+    monkeypatch.setattr(mapped, "memory_at_hand", lambda: 2**20)  # 1 MiB: nothing fits
+    larger = read_idx(too_large, 3)
+    assert "rr" in vm_flags(too_large)
+    np.testing.assert_array_equal(larger, images)

@@ -20,6 +20,7 @@ import numpy as np
 
 from barenet.datasets.cache import IN_MEMORY_BYTES, cache_note, cached
 from barenet.datasets.dataset import DataError, Dataset, hold_out
+from barenet.datasets.mapped import map_read_only
 
 UNSIGNED_BYTE = 0x08
 
@@ -94,7 +95,7 @@ def _mapped(path: Path, shape: tuple[int, ...], header_size: int) -> np.ndarray:
     if 0 in shape:
         return np.zeros(shape, np.uint8)  # nothing to map: mmap refuses a length of 0
     try:
-        return np.memmap(path, np.uint8, mode="r", offset=header_size, shape=shape)
+        return map_read_only(path, header_size, shape)
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: cannot memory-map the file ({error}).") from None
 
