@@ -14,8 +14,6 @@ import pytest
 
 import barenet as bn
 import barenet.datasets.cache as cache
-import barenet.datasets.csvdata as csvdata
-import barenet.datasets.idx as idx
 from barenet.datasets import DataError, load_data, load_npz, read_digit_csv
 from barenet.datasets.idx import read_idx
 
@@ -110,7 +108,7 @@ def test_a_csv_past_the_memory_limit_is_memory_mapped_from_the_cache(
     csv_files, digits, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("BARENET_DATA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(csvdata, "IN_MEMORY_BYTES", 2**20)
+    monkeypatch.setattr(cache, "IN_MEMORY_BYTES", 2**20)
     path = csv_files[1]
     (images, labels), peak = peak_of(lambda: read_digit_csv(path))
     assert isinstance(images, np.memmap) and str(images.filename).startswith(
@@ -129,7 +127,7 @@ def test_a_csv_past_the_memory_limit_is_memory_mapped_from_the_cache(
 
 def test_a_large_gzip_idx_file_is_memory_mapped_from_the_cache(tmp_path, digits, monkeypatch):
     monkeypatch.setenv("BARENET_DATA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(idx, "IN_MEMORY_BYTES", 2**20)
+    monkeypatch.setattr(cache, "IN_MEMORY_BYTES", 2**20)
     path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", digits[0])
     images, peak = peak_of(lambda: read_idx(path, 3))
     assert isinstance(images, np.memmap) and peak < 4 * 2**20
@@ -140,7 +138,7 @@ def test_a_large_gzip_idx_file_is_memory_mapped_from_the_cache(tmp_path, digits,
 
 def test_a_damaged_source_or_a_full_disk_leaves_nothing_in_the_cache(tmp_path, digits, monkeypatch):
     monkeypatch.setenv("BARENET_DATA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(idx, "IN_MEMORY_BYTES", 2**10)
+    monkeypatch.setattr(cache, "IN_MEMORY_BYTES", 2**10)
     path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", digits[0][:50])
     whole = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(whole[:-100]))
@@ -183,3 +181,10 @@ def test_a_map_larger_than_the_memory_at_hand_is_advised_random_access(
     larger = read_idx(too_large, 3)
     assert "rr" in vm_flags(too_large)
     np.testing.assert_array_equal(larger, images)
+
+
+def test_pixels_fit_in_memory_up_to_a_gib_and_half_the_memory_at_hand(monkeypatch):
+    monkeypatch.setattr(cache, "memory_at_hand", lambda: 64 * 2**20)  # a small container
+    assert cache.fits_in_memory(32 * 2**20) and not cache.fits_in_memory(32 * 2**20 + 1)
+    monkeypatch.setattr(cache, "memory_at_hand", lambda: None)  # where memory is not known
+    assert cache.fits_in_memory(2**30) and not cache.fits_in_memory(2**30 + 1)

@@ -1,8 +1,9 @@
 """The data cache: a large gzip or CSV source converted once into uncompressed IDX files, which
 barenet reads through a memory map, so a data set larger than the machine's memory still trains.
 
-A source whose pixels would take more than ``IN_MEMORY_BYTES`` is converted on first use, in
-bounded memory, into a folder named by the SHA256 of the source file: an edited source gets a
+A source whose pixels do not fit in memory (more than ``IN_MEMORY_BYTES``, or than half the
+memory at hand: see ``mapped.py``) is converted on first use, in bounded memory, into a folder
+named by the SHA256 of the source file: an edited source gets a
 new copy, and a stale one is never read. The folder is built under a temporary name and renamed
 into place, so a crash never leaves half a copy that looks whole. The cache lives in
 ``$BARENET_DATA_CACHE``, else ``$XDG_CACHE_HOME/barenet/data`` (``~/.cache/barenet/data``);
@@ -22,10 +23,19 @@ from pathlib import Path
 import numpy as np
 
 from barenet.datasets.dataset import DataError
+from barenet.datasets.mapped import FITS_FRACTION, memory_at_hand
 
 IN_MEMORY_BYTES = 2**30  # more pixels than this (1.37 million digits) are memory-mapped instead
 FREE_DISK_MARGIN = 2**30  # a conversion leaves at least this much of its disk free
 READ_BLOCK = 2**20  # bytes read at a time when hashing a source
+
+
+def fits_in_memory(size: int) -> bool:
+    """Whether ``size`` bytes of pixels are read into memory rather than through the cache:
+    at most ``IN_MEMORY_BYTES``, and at most half the memory at hand (a container's limit
+    included), so a small machine memory-maps sooner."""
+    at_hand = memory_at_hand()
+    return size <= IN_MEMORY_BYTES and (at_hand is None or size <= FITS_FRACTION * at_hand)
 
 
 def cache_folder() -> Path:

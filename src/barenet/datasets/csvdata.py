@@ -6,8 +6,8 @@ once at their final size; a second parses ``CHUNK_ROWS`` rows at a time straight
 the memory taken is the uint8 result and one chunk, whatever the size of the text. Each chunk
 goes through NumPy's C parser as integers; when it refuses one, the chunk is parsed as floats
 and checked, or scanned line by line so the error can name the row and column of the first bad
-cell. A file whose pixels are more than ``IN_MEMORY_BYTES`` is converted once into the data
-cache and memory-mapped (see ``cache.py``).
+cell. A file whose pixels do not fit in memory (``cache.fits_in_memory``) is converted once
+into the data cache and memory-mapped (see ``cache.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 
-from barenet.datasets.cache import IN_MEMORY_BYTES, cached
+from barenet.datasets.cache import cached, fits_in_memory
 from barenet.datasets.dataset import DataError
 from barenet.datasets.idx import idx_header, read_idx
 
@@ -80,7 +80,7 @@ def read_digit_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         layout = _layout(path)
     except READ_ERRORS as error:
         raise DataError(f"{path}: cannot read it as text ({error}).") from None
-    if layout.rows * PIXELS > IN_MEMORY_BYTES:
+    if not fits_in_memory(layout.rows * PIXELS):
         return _read_through_cache(path, layout)
     images = np.empty((layout.rows, PIXELS), np.uint8)
     labels = np.empty(layout.rows if layout.labelled else 0, np.uint8)

@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 
-from barenet.datasets.cache import IN_MEMORY_BYTES, cache_note, cached
+from barenet.datasets.cache import cache_note, cached, fits_in_memory
 from barenet.datasets.dataset import DataError, Dataset, hold_out
 from barenet.datasets.mapped import map_read_only
 
@@ -50,8 +50,8 @@ def read_idx(path: str | Path, expected_dims: int) -> np.ndarray:
     and its rows take memory only while they are used (the operating system pages them in and
     out), so a data set larger than memory trains. A ``.gz`` file is decompressed straight into
     memory of the declared size, and no further than one byte beyond it (to notice a file
-    longer than that); past ``IN_MEMORY_BYTES`` it is converted once into the data cache and
-    memory-mapped from there (see ``cache.py``).
+    longer than that); one whose data does not fit in memory (``cache.fits_in_memory``) is
+    converted once into the data cache and memory-mapped from there (see ``cache.py``).
 
     Shape:
         - Returns: uint8 ``(N, H, W)`` for ``expected_dims=3``, ``(N,)`` for 1.
@@ -65,7 +65,7 @@ def read_idx(path: str | Path, expected_dims: int) -> np.ndarray:
             found = os.fstat(handle.fileno()).st_size - header_size
             _check_length(path, shape, found, found > size)
             return _mapped(path, shape, header_size)
-        if size > IN_MEMORY_BYTES:
+        if not fits_in_memory(size):
             return _decompressed_copy(path, expected_dims, size)
         data = handle.read(size)  # gzip decompresses into one bytes object of this size
         longer = bool(handle.read(1))
