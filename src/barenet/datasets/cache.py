@@ -79,6 +79,7 @@ def cached(source: Path, needs_bytes: int, convert: Callable[[Path], None]) -> P
         raise _cannot_write(root, error) from None
     try:
         convert(building)  # reading errors are DataErrors; an OSError is the cache's
+        _flush(building)
         os.rename(building, target)
     except OSError as error:
         if not target.is_dir():  # else another process converted it first: use its copy
@@ -86,6 +87,14 @@ def cached(source: Path, needs_bytes: int, convert: Callable[[Path], None]) -> P
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return target
+
+
+def _flush(folder: Path) -> None:
+    """Write the folder's files to disk before the rename makes them the copy: after a crash,
+    the copy is whole or absent (and memory is not held by pages waiting to be written)."""
+    for path in folder.iterdir():
+        with path.open("rb+") as handle:
+            os.fsync(handle.fileno())
 
 
 def _cannot_write(root: Path, error: OSError) -> DataError:
