@@ -57,6 +57,11 @@ def csv_files(tmp_path_factory, digits):
     return folder / "digits.csv", folder / "digits.csv.gz"
 
 
+def copies(folder):
+    """The folders in the data cache, half-built ones (``.NAME.*``) included."""
+    return sorted(path for path in folder.iterdir() if path.is_dir())
+
+
 def write_idx(path, array):
     header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     data = header + array.astype(np.uint8).tobytes()
@@ -117,7 +122,7 @@ def test_a_csv_past_the_memory_limit_is_memory_mapped_from_the_cache(
     np.testing.assert_array_equal(images, digits[0])
     np.testing.assert_array_equal(labels, digits[1])
     assert peak <= labels.nbytes * 3 + CHUNK_ALLOWANCE  # the converting took a chunk's memory
-    entries = list((tmp_path / "cache").iterdir())
+    entries = copies(tmp_path / "cache")
     assert [entry.name for entry in entries] == [cache.file_sha256(path)]  # nothing half-built
     stamp = (entries[0] / "images-idx3-ubyte").stat().st_mtime_ns
     data = load_data(path)  # the second read uses the copy
@@ -133,7 +138,7 @@ def test_a_large_gzip_idx_file_is_memory_mapped_from_the_cache(tmp_path, digits,
     assert isinstance(images, np.memmap) and peak < 4 * 2**20
     np.testing.assert_array_equal(images, digits[0])
     write_idx(path, digits[0][:2000])  # a changed source gets a copy of its own
-    assert len(read_idx(path, 3)) == 2000 and len(list((tmp_path / "cache").iterdir())) == 2
+    assert len(read_idx(path, 3)) == 2000 and len(copies(tmp_path / "cache")) == 2
 
 
 def test_a_damaged_source_or_a_full_disk_leaves_nothing_in_the_cache(tmp_path, digits, monkeypatch):
@@ -142,9 +147,11 @@ def test_a_damaged_source_or_a_full_disk_leaves_nothing_in_the_cache(tmp_path, d
     path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", digits[0][:50])
     whole = gzip.decompress(path.read_bytes())
     path.write_bytes(gzip.compress(whole[:-100]))
+    abandoned = tmp_path / "cache" / ".0123abcd.killed"  # as a killed conversion leaves it
+    abandoned.mkdir(parents=True)
     with pytest.raises(DataError, match="the file is truncated"):
         read_idx(path, 3)
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert copies(tmp_path / "cache") == [] and not abandoned.exists()
     monkeypatch.setattr(cache, "FREE_DISK_MARGIN", 2**62)
     with pytest.raises(DataError, match="Set BARENET_DATA_CACHE to a folder with room"):
         read_idx(path, 3)

@@ -13,6 +13,7 @@ deleting it costs only a conversion.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -63,6 +64,9 @@ def cached(source: Path, needs_bytes: int, convert: Callable[[Path], None]) -> P
     """The cache folder that holds ``source`` converted by ``convert(folder)``, which writes
     about ``needs_bytes`` into the empty folder it is given; converted on first use only.
 
+    One conversion runs at a time: a process that finds another converting waits for it, then
+    uses its copy (several runs started on the same data convert it once).
+
     Raises:
         DataError: the cache's disk has no room for it, or the cache cannot be written.
     """
@@ -73,35 +77,25 @@ def cached(source: Path, needs_bytes: int, convert: Callable[[Path], None]) -> P
         return target
     try:
         root.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(root, target.name)
-        building = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}.{os.getpid()}."))
+        lock = (root / ".converting").open("wb")
     except OSError as error:
         raise _cannot_write(root, error) from None
-    try:
-        convert(building)  # reading errors are DataErrors; an OSError is the cache's
-        _flush(building)
-        os.rename(building, target)
-    except OSError as error:
-        if not target.is_dir():  # else another process converted it first: use its copy
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the process ends, however it ends
+        if target.is_dir():
+            return target  # converted while this process waited
+        for abandoned in root.glob(".*/"):  # left by a killed conversion: none runs now
+            shutil.rmtree(abandoned, ignore_errors=True)
+        building = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}."))
+        try:
+            convert(building)  # reading errors are DataErrors; an OSError is the cache's
+            _flush(building)
+            os.rename(building, target)
+        except OSError as error:
             raise _cannot_write(root, error) from None
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
     return target
-
-
-def _flush(folder: Path) -> None:
-    """Write the folder's files to disk before the rename makes them the copy: after a crash,
-    the copy is whole or absent (and memory is not held by pages waiting to be written)."""
-    for path in folder.iterdir():
-        with path.open("rb+") as handle:
-            os.fsync(handle.fileno())
-
-
-def _cannot_write(root: Path, error: OSError) -> DataError:
-    return DataError(
-        f"Cannot write the data cache {root} ({error.strerror or error}); set "
-        "BARENET_DATA_CACHE to a folder with room that you can write."
-    )
 
 
 def _check_room(root: Path, needs_bytes: int, source: Path) -> None:
@@ -117,22 +111,19 @@ def _check_room(root: Path, needs_bytes: int, source: Path) -> None:
         )
 
 
-def _remove_abandoned(root: Path, name: str) -> None:
-    """Delete half-built copies of ``name`` (``.NAME.PID.*``) whose process no longer runs."""
-    for folder in root.glob(f".{name}.*"):
-        pid = folder.name[len(name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+def _flush(folder: Path) -> None:
+    """Write the folder's files to disk before the rename makes them the copy: after a crash,
+    the copy is whole or absent (and memory is not held by pages waiting to be written)."""
+    for path in folder.iterdir():
+        with path.open("rb+") as handle:
+            os.fsync(handle.fileno())
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
+def _cannot_write(root: Path, error: OSError) -> DataError:
+    return DataError(
+        f"Cannot write the data cache {root} ({error.strerror or error}); set "
+        "BARENET_DATA_CACHE to a folder with room that you can write."
+    )
 
 
 def cache_note(source: str | Path, images: np.ndarray) -> list[str]:
