@@ -20,6 +20,14 @@ def _engine_as_it_was():
     bn.engine.use(name, threads=threads)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _data_cache_in_a_temporary_folder(tmp_path_factory):
+    """Sources converted into the data cache go to a temporary folder, never the home folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BARENET_DATA_CACHE", str(tmp_path_factory.mktemp("data-cache")))
+        yield
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

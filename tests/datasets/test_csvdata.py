@@ -122,10 +122,15 @@ def test_a_compressed_csv_cannot_grow_without_bound(tmp_path, monkeypatch):
             handle.write(b"1," * 2**16)  # 1 MB, never a newline
     with pytest.raises(DataError, match="row 1: longer than 65,536 characters"):
         read_digit_csv(no_newline)
-    monkeypatch.setattr(csvdata, "MAX_BYTES", 2**20)  # a 1 MiB cap, for a small test
+    monkeypatch.setattr(csvdata, "MAX_ROWS", 500)  # a cap of 500 rows, for a small test
     row = ",".join(["1"] * 785) + "\n"
     many = tmp_path / "many.csv.gz"
     with gzip.open(many, "wt") as handle:
-        handle.write(row * 1000)  # 1.5 MB of text
-    with pytest.raises(DataError, match="more than 1 MiB of text"):
+        handle.write(row * 1000)
+    with pytest.raises(DataError, match="holds more than 500 rows, over barenet's limit"):
         read_digit_csv(many)
+    long_second_row = tmp_path / "long-second-row.csv.gz"
+    with gzip.open(long_second_row, "wb") as handle:
+        handle.write(row.encode() + b"1," * 2**17)  # a good first row, then 256 kB and no end
+    with pytest.raises(DataError, match="row 2: longer than 65,536 characters"):
+        read_digit_csv(long_second_row)

@@ -30,6 +30,23 @@ def test_the_checksum_follows_the_data():
     assert Dataset(x, y, x, y, "a").checksum() != first
 
 
+def test_the_checksum_is_hashed_in_slices_yet_the_digest_of_the_whole_arrays(monkeypatch, tmp_path):
+    import hashlib
+
+    import barenet.datasets.dataset as dataset
+
+    x, y = digits(50, seed=3)
+    mapped = np.memmap(tmp_path / "x", np.uint8, "w+", shape=x.shape)
+    mapped[:] = x
+    whole = hashlib.sha256()
+    for array in (x[:40], y[:40], x[40:], y[40:]):  # the way it was computed before: one copy
+        whole.update(np.ascontiguousarray(array).tobytes())
+    monkeypatch.setattr(dataset, "CHECKSUM_ROWS_BYTES", 3 * 784)  # slices of 3 images
+    for images in (x, mapped):
+        data = Dataset(images[:40], y[:40], images[40:], y[40:], "mine")
+        assert data.checksum() == whole.hexdigest()
+
+
 def test_hold_out_takes_the_last_seventh_and_says_so():
     x, y = digits(70)
     data = hold_out(x, y, "mine.csv", reason="mine.csv has no test split")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 HOLD_OUT_FRACTION = 1 / 7  # MNIST's own test share: 10,000 of 70,000
+CHECKSUM_ROWS_BYTES = 2**24  # hash 16 MiB of rows at a time, never a copy of a whole split
 
 
 class DataError(ValueError):
@@ -48,7 +50,10 @@ class Dataset:
         """SHA256 of the four arrays' bytes: which data a model was trained on."""
         digest = hashlib.sha256()
         for array in (self.x_train, self.y_train, self.x_test, self.y_test):
-            digest.update(np.ascontiguousarray(array).tobytes())
+            # Hashing slices of rows in order gives the digest of the whole array's bytes.
+            rows = max(1, CHECKSUM_ROWS_BYTES // max(1, array[:1].nbytes))
+            for start in range(0, len(array), rows):
+                digest.update(np.ascontiguousarray(array[start : start + rows]).data)
         return digest.hexdigest()
 
     def limit_train(self, count: int | None) -> Dataset:
@@ -60,10 +65,14 @@ class Dataset:
         return dataclasses.replace(self, x_train=self.x_train[:count], y_train=self.y_train[:count])
 
 
-def hold_out(images: np.ndarray, labels: np.ndarray, source: str, reason: str) -> Dataset:
-    """Split off the last 1/7 of the samples as a test set, with a note saying so."""
+def hold_out(
+    images: np.ndarray, labels: np.ndarray, source: str, reason: str, notes: Sequence[str] = ()
+) -> Dataset:
+    """Split off the last 1/7 of the samples as a test set, with a note saying so (before
+    ``notes``, the loader's own)."""
     test = max(1, round(len(images) * HOLD_OUT_FRACTION))
     if len(images) < 2:
         raise DataError(f"{source} has {len(images)} sample; at least 2 are needed to split.")
     note = f"{reason}: held out its last {test:,} samples as the test set."
-    return Dataset(images[:-test], labels[:-test], images[-test:], labels[-test:], source, [note])
+    splits = images[:-test], labels[:-test], images[-test:], labels[-test:]
+    return Dataset(*splits, source, [note, *notes])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from barenet.datasets.cache import cache_note
 from barenet.datasets.csvdata import read_digit_csv
 from barenet.datasets.dataset import DataError, Dataset, hold_out
 from barenet.datasets.idx import load_idx_folder
@@ -39,7 +40,8 @@ def load_data(path: str | Path | None = None, *, test_elsewhere: bool = False) -
                 "which can neither train nor evaluate a model. Pass the labelled train.csv; to "
                 f"predict its digits: barenet predict --data {path} --out submission.csv"
             )
-        return hold_out(images, labels, str(path), reason=f"{path.name} has no test split")
+        reason = f"{path.name} has no test split"
+        return hold_out(images, labels, str(path), reason, cache_note(path, images))
     raise DataError(
         f"{path}: unknown data format. Expected a folder of IDX files, a Keras-layout .npz "
         "(x_train, y_train, x_test, y_test) or a CSV with a label column and 784 pixels."
@@ -63,8 +65,8 @@ def _every_row(path: str | Path | None) -> Dataset:
         f"every one of its {len(images):,} rows trains (--no-test-split): there is no test set, "
         "so no test accuracy; the validation split, if any, is the only check"
     )
-    empty = images[:0]
-    return Dataset(images, labels, empty, labels[:0], str(path), [note], test_elsewhere=True)
+    notes = [note, *cache_note(path, images)]
+    return Dataset(images, labels, images[:0], labels[:0], str(path), notes, test_elsewhere=True)
 
 
 def load_images(path: str | Path) -> tuple[np.ndarray, str]:

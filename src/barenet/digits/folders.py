@@ -73,13 +73,13 @@ def read_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
             f"{folder} has no images in digit folders: expected {folder}/0/NAME.png ... "
             f"{folder}/9/NAME.png."
         )
-    images = []
-    for path, _ in files:
+    images = np.empty((len(files), 28, 28), np.uint8)  # filled in place: no list, no stacking
+    for index, (path, _) in enumerate(files):
         try:
-            images.append(load_digit(path))
+            images[index] = load_digit(path)
         except ImageError as error:
             raise DataError(f"{error} Remove or replace it.") from None
-    return np.stack(images), np.array([digit for _, digit in files], np.uint8)
+    return images, np.array([digit for _, digit in files], np.uint8)
 
 
 def load_digit_folder(path: str | Path, seed: int = 0) -> Dataset:
