@@ -92,7 +92,31 @@ class TrainConfig:
         Names (activation, output, loss, optimizer, schedule, init) are checked against the
         library's registries, so a name added there is valid here too.
         """
-        checks = [
+        checks = self._range_checks()
+        for ok, option, expected in checks:
+            if not ok:
+                value = getattr(self, option.replace("-", "_"))
+                raise ValueError(f"--{option} must be {expected}. Received: {value!r}")
+        check_quirks(self.quirks)
+        if self.layers[0] != PIXELS:
+            raise ValueError(
+                f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
+            )
+        if self.conv and self.conv_output_side() < 1:
+            raise ValueError(
+                f"--conv {','.join(map(str, self.conv))} with --kernel-size "
+                f"{self.kernel_size} and --convs-per-block {self.convs_per_block} shrinks 28x28 "
+                "images to nothing; use fewer blocks or convolutions, or a smaller kernel."
+            )
+        if self.parameter_count() > MAX_PARAMETERS:
+            raise ValueError(
+                f"This network would have {self.parameter_count():,} parameters, over barenet's "
+                f"limit of {MAX_PARAMETERS:,}; use narrower --layers or fewer --conv channels."
+            )
+
+    def _range_checks(self) -> list[tuple[bool, str, str]]:
+        """Each option's check: (whether it holds, the option, what it must be)."""
+        return [
             (
                 len(self.layers) >= 2 and all(w >= 1 for w in self.layers),
                 "layers",
@@ -139,26 +163,6 @@ class TrainConfig:
             (self.warmup_epochs >= 0, "warmup-epochs", "0 or more"),
             (self.test_every >= 0, "test-every", "0 (never) or more"),
         ]
-        for ok, option, expected in checks:
-            if not ok:
-                value = getattr(self, option.replace("-", "_"))
-                raise ValueError(f"--{option} must be {expected}. Received: {value!r}")
-        check_quirks(self.quirks)
-        if self.layers[0] != PIXELS:
-            raise ValueError(
-                f"--layers must start with {PIXELS} (28x28 pixels). Received: {self.layers[0]}"
-            )
-        if self.conv and self.conv_output_side() < 1:
-            raise ValueError(
-                f"--conv {','.join(map(str, self.conv))} with --kernel-size "
-                f"{self.kernel_size} and --convs-per-block {self.convs_per_block} shrinks 28x28 "
-                "images to nothing; use fewer blocks or convolutions, or a smaller kernel."
-            )
-        if self.parameter_count() > MAX_PARAMETERS:
-            raise ValueError(
-                f"This network would have {self.parameter_count():,} parameters, over barenet's "
-                f"limit of {MAX_PARAMETERS:,}; use narrower --layers or fewer --conv channels."
-            )
 
     def parameter_count(self) -> int:
         """Weights and biases of the network ``build_model`` makes (batch norm's included)."""
