@@ -278,7 +278,9 @@ def report(rows: list[dict], beyond: list[dict], started: float, repeats: int) -
         "",
         f"- Machine: {machine()}.",
         "- Data: MNIST's training digits repeated to the size, with MNIST's 10,000 test digits "
-        "(IDX, npz); a CSV holds out its last 1/7 as the test set, so it trains on 6/7 of it.",
+        "(IDX, npz); a CSV holds out its last 1/7 as the test set, so it trains on 6/7 of it "
+        "(and its test accuracy counts digits it trained on: only the IDX and npz rows' are "
+        "real).",
         "- **load**: `load_digit_data` and the checksum `barenet train` records, in a process of "
         "its own; **train**: a whole `barenet train --preset quick --epochs 1` (784-256-10, "
         "Adam, batch 64) in another; peaks are resident memory (`getrusage`), memory-mapped "

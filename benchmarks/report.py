@@ -50,7 +50,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         "",
         'How to read these tables ("matmul limit", races), earlier runs on machines with AVX-512, '
         "the measurements behind the engine's choices, and what was tried and measured slower: "
-        "[NOTES.md](NOTES.md) and [engine-timings.md](engine-timings.md).",
+        "[NOTES.md](NOTES.md) and [engine-timings.md](engine-timings.md). Memory and time as "
+        "the data grows, in every format: [data-memory.md](data-memory.md).",
         "",
         f"- Machine: {_cpu(machine)}, {machine['memory_gib']} GiB.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
