@@ -47,6 +47,20 @@ def test_the_checksum_is_hashed_in_slices_yet_the_digest_of_the_whole_arrays(mon
         assert data.checksum() == whole.hexdigest()
 
 
+def test_the_checksum_is_taken_once_per_dataset(monkeypatch):
+    import barenet.datasets.dataset as dataset
+
+    x, y = digits(30)
+    data = Dataset(x[:20], y[:20], x[20:], y[20:], "mine")
+    first = data.checksum()
+    hashes = []
+    monkeypatch.setattr(dataset.hashlib, "sha256", lambda: hashes.append(1))
+    assert data.checksum() == first and hashes == []  # a run asks more than once
+    limited = data.limit_train(10)  # another data set: its own checksum
+    monkeypatch.undo()
+    assert limited.checksum() != first
+
+
 def test_hold_out_takes_the_last_seventh_and_says_so():
     x, y = digits(70)
     data = hold_out(x, y, "mine.csv", reason="mine.csv has no test split")

@@ -194,13 +194,14 @@ def _read_through_cache(path: Path, layout: _Layout) -> tuple[np.ndarray, np.nda
     """A CSV too large for memory, memory-mapped from IDX files it is converted into once."""
 
     def convert(folder: Path) -> None:
-        labels = np.empty(layout.rows, np.uint8)  # a byte a row: kept until the count is known
+        labels = np.empty(layout.rows if layout.labelled else 0, np.uint8)  # until counted
         count = 0
         with (folder / "images-idx3-ubyte").open("wb") as images:
             images.write(idx_header((layout.rows, 28, 28)))  # as long as the final header
             for table in _chunks(path, layout):
                 images.write(np.ascontiguousarray(table[:, -PIXELS:]).data)
-                labels[count : count + len(table)] = table[:, 0]
+                if layout.labelled:
+                    labels[count : count + len(table)] = table[:, 0]
                 count += len(table)
             images.seek(0)
             images.write(idx_header((count, 28, 28)))

@@ -34,6 +34,9 @@ class Dataset:
     # True when the test set is elsewhere (Kaggle's unlabelled test.csv): every labelled row
     # trains, and the test split is empty.
     test_elsewhere: bool = False
+    # The checksum, once taken: a run asks for it more than once, and hashing a large memory-
+    # mapped set reads it all from the disk again. (Nothing writes into a Dataset's arrays.)
+    _checksum: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for split, images in (("training", self.x_train), ("test", self.x_test)):
@@ -48,13 +51,16 @@ class Dataset:
 
     def checksum(self) -> str:
         """SHA256 of the four arrays' bytes: which data a model was trained on."""
+        if self._checksum is not None:
+            return self._checksum
         digest = hashlib.sha256()
         for array in (self.x_train, self.y_train, self.x_test, self.y_test):
             # Hashing slices of rows in order gives the digest of the whole array's bytes.
             rows = max(1, CHECKSUM_ROWS_BYTES // max(1, array[:1].nbytes))
             for start in range(0, len(array), rows):
                 digest.update(np.ascontiguousarray(array[start : start + rows]).data)
-        return digest.hexdigest()
+        self._checksum = digest.hexdigest()
+        return self._checksum
 
     def limit_train(self, count: int | None) -> Dataset:
         """The same data with only the first ``count`` training samples."""
