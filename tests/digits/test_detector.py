@@ -5,8 +5,9 @@ import pytest
 
 from barenet.datasets import load_mnist
 from barenet.digits.detector import detection_threshold, digit_scores, is_digit, shipped_detector
-from barenet.digits.detector_training import prepared_non_digits
+from barenet.digits.detector_training import DIGITS_REJECTED, prepared_non_digits
 from barenet.digits.nondigits import KINDS
+from barenet.digits.styles import STYLES
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,9 @@ def test_the_threshold_is_saved_with_the_detector():
     threshold = detection_threshold(shipped_detector())
     assert 0 < threshold < 1
     validation = shipped_detector().metadata["validation"]
-    assert validation["digits_rejected"] == pytest.approx(0.005, abs=0.002)
+    by_way = validation["digits_rejected_by_way"]
+    assert max(by_way.values()) <= DIGITS_REJECTED  # the rule it was chosen by
+    assert {"MNIST as it is", "drawn", "photo", *STYLES} == set(by_way)
 
 
 def test_digits_pass(test_digits):

@@ -5,20 +5,49 @@ import numpy as np
 from barenet.digits import detector_training
 from barenet.digits.detector import DIGIT
 from barenet.digits.detector_training import (
+    DIGITS_REJECTED,
     choose_threshold,
+    generated_digits,
+    generated_non_digits,
     prepared_digits,
     prepared_non_digits,
     train_detector,
 )
 
 
-def test_the_threshold_rejects_half_a_percent_of_digits():
+def test_the_threshold_rejects_its_share_of_digits():
     scores = np.linspace(0, 1, 1001)
     labels = np.full(1001, DIGIT)
     labels[::2] = 0  # non-digits do not move it
-    threshold = choose_threshold(scores, labels)
+    threshold = choose_threshold(scores, labels, ["drawn"] * 1001)
     rejected = np.mean(scores[labels == DIGIT] < threshold)
-    assert abs(rejected - 0.005) <= 1 / 500  # one digit either way, of 500
+    assert abs(rejected - DIGITS_REJECTED) <= 1 / 500  # one digit either way, of 500
+
+
+def test_the_threshold_holds_every_way_of_sending_a_digit_to_its_share():
+    # Photos score lower than drawings: a threshold set on all digits at once would reject
+    # far more than its share of the photos.
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.uniform(0.5, 1, 900), rng.uniform(0, 1, 100)])
+    ways = ["drawn"] * 900 + ["photo"] * 100
+    labels = np.full(1000, DIGIT)
+    threshold = choose_threshold(scores, labels, ways)
+    assert np.mean(scores[900:] < threshold) <= DIGITS_REJECTED  # the photos' share, at most
+    assert np.mean(scores[:900] < threshold) == 0
+    assert threshold < np.quantile(scores, DIGITS_REJECTED)
+
+
+def test_images_made_in_parts_are_the_same_for_any_number_of_processes(monkeypatch):
+    monkeypatch.setattr(detector_training, "PART", 2)  # three parts of digits, two of others
+    images = np.zeros((5, 28, 28), np.uint8)
+    images[:, 6:22, 12:16] = 255  # a thick 1
+    alone, shared = (generated_digits(images, [7, 0], workers) for workers in (1, 2))
+    assert np.array_equal(alone.inputs, shared.inputs) and alone.ways == shared.ways
+    assert alone.kept == shared.kept == (0, 1, 2, 3, 4) and alone.blank == 0
+    others = [generated_non_digits(4, [7, 1], workers) for workers in (1, 2)]
+    assert np.array_equal(others[0].inputs, others[1].inputs) and len(others[0].inputs) > 0
+    ways = set(alone.ways + others[0].ways)
+    assert ways <= {"drawn", "photo", *detector_training.STYLES}
 
 
 def test_prepared_inputs_look_like_mnist():
@@ -35,9 +64,11 @@ def test_a_short_training_run_learns_and_saves_its_threshold(monkeypatch):
     monkeypatch.setattr(detector_training, "TRAIN_DIGITS", 59_700)  # 300 validation digits
     quick = detector_training.DETECTOR_CONFIG.replace(epochs=1, train_limit=3000)
     monkeypatch.setattr(detector_training, "DETECTOR_CONFIG", quick)
-    model = train_detector(seed=1, redrawn=100, negatives=600)
+    model = train_detector(seed=1, redrawn=100, negatives=600, workers=1)
     validation = model.metadata["validation"]
+    assert set(validation["digits_rejected_by_way"]) > {detector_training.AS_IS, "drawn"}
     assert 0 < model.metadata["threshold"] < 1
-    # At a threshold that rejects 0.5% of digits, a detector that learnt nothing would reject
-    # about 0.5% of non-digits too; one epoch on 3,000 images already does far better.
-    assert validation["non_digits_rejected"] > 0.1 and validation["digits_rejected"] < 0.02
+    # At a threshold that rejects 2% of each way's digits, a detector that learnt nothing would
+    # reject about 2% of non-digits too; one epoch on 3,000 images already does far better.
+    assert validation["non_digits_rejected"] > 0.1
+    assert validation["digits_rejected"] <= DIGITS_REJECTED
