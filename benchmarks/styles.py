@@ -120,6 +120,26 @@ def table(header: list[str], rows: dict[str, list[float]]) -> list[str]:
     return lines
 
 
+def model_table(names: list[str], rights: dict[str, dict[str, np.ndarray]]) -> list[str]:
+    """A markdown table of each model's share read per style (``rights``: style -> model ->
+    whether each digit was read), each model after the first with its wins and losses against
+    the first, and a row over all the styles."""
+    rows = {**rights, "**all styles**": {
+        name: np.concatenate([right[name] for right in rights.values()]) for name in names
+    }}  # fmt: skip
+    lines = ["| style | " + " | ".join(f"`{name}`" for name in names) + " |",
+             "|---" * (len(names) + 1) + "|"]  # fmt: skip
+    for style, right in rows.items():
+        first = right[names[0]]
+        cells = [f"{np.mean(first):.1%}"] + [
+            f"{np.mean(right[name]):.1%} (+{np.sum(right[name] & ~first)} / "
+            f"-{np.sum(first & ~right[name])})"
+            for name in names[1:]
+        ]
+        lines.append(f"| {style} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="digits per source per style")
@@ -149,13 +169,13 @@ def main() -> None:
         "UCI": uci_digits(args.count),
     }
     by_preparation: dict[str, list[float]] = {}
-    by_model: dict[str, list[float]] = {}
+    by_model: dict[str, dict[str, np.ndarray]] = {}
     for style_index, style in enumerate(STYLES):
         if args.styles and style not in args.styles:
             continue
         read = {(source, name): 0.0 for source in sources for name in preparations}
         refused = dict.fromkeys(preparations, 0.0)
-        models_read = dict.fromkeys(models, 0.0)
+        models_right: dict[str, list[np.ndarray]] = {name: [] for name in models}
         for source_index, (source, (images, labels)) in enumerate(sources.items()):
             files = generated(images, style_index, source_index)
             for name, prepare in preparations.items():
@@ -166,9 +186,9 @@ def main() -> None:
                 if name == "now":
                     for model_name, model in models.items():
                         right = (model.predict_classes(inputs) == labels) & found
-                        models_read[model_name] += np.mean(right) / len(sources)
+                        models_right[model_name].append(right)
         by_preparation[style] = [*read.values(), *refused.values()]
-        by_model[style] = list(models_read.values())
+        by_model[style] = {name: np.concatenate(right) for name, right in models_right.items()}
         print(style, [f"{value:.3f}" for value in by_preparation[style]], flush=True)
     names = list(preparations)
     lines = [
@@ -190,9 +210,11 @@ def main() -> None:
     ]
     if len(models) > 1:
         lines += [
-            "Read by each model (both sources, the package's preparation):",
+            "Read by each model (both sources, the package's preparation); beside each model after "
+            f"the first, the digits it reads that `{args.models[0]}` misreads (+) and the other way "
+            "round (-):",
             "",
-            *table([f"`{name}`" for name in models], by_model),
+            *model_table(list(models), by_model),
             "",
         ]
     lines.append(f"({time.perf_counter() - started:.0f} s in all.)")
