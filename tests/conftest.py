@@ -1,3 +1,5 @@
+import signal
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,16 @@ def _engine_as_it_was():
     name, threads = bn.engine.active(), bn.engine.threads()
     yield
     bn.engine.use(name, threads=threads)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_as_it_was():
+    """Each test leaves the Ctrl-C handler as it found it: a command run in-process that was
+    interrupted ignores any later Ctrl-C (it only has to exit), and every program started
+    afterwards would inherit that."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -135,6 +135,9 @@ def test_ctrl_c_stops_every_worker_and_keeps_the_finished_runs():
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's job
+        # A command started with Ctrl-C ignored keeps ignoring it (exec inherits SIG_IGN): give
+        # it a terminal's default whatever state earlier tests left this process in.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     for line in process.stderr:  # wait for the first finished run
         if "seed" in line and "accuracy" in line:

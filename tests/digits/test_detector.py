@@ -5,7 +5,13 @@ import pytest
 
 from barenet.datasets import load_mnist
 from barenet.digits.detector import detection_threshold, digit_scores, is_digit, shipped_detector
-from barenet.digits.detector_training import DIGITS_REJECTED, prepared_non_digits
+from barenet.digits.detector_training import (
+    AS_IS,
+    DIGITS_REJECTED,
+    DRAWN,
+    PHOTOGRAPHED,
+    prepared_non_digits,
+)
 from barenet.digits.nondigits import KINDS
 from barenet.digits.styles import STYLES
 
@@ -21,7 +27,7 @@ def test_the_threshold_is_saved_with_the_detector():
     validation = shipped_detector().metadata["validation"]
     by_way = validation["digits_rejected_by_way"]
     assert max(by_way.values()) <= DIGITS_REJECTED  # the rule it was chosen by
-    assert {"MNIST as it is", "drawn", "photo", *STYLES} == set(by_way)
+    assert {AS_IS, DRAWN, PHOTOGRAPHED, *STYLES} == set(by_way)  # 18 ways
 
 
 def test_digits_pass(test_digits):

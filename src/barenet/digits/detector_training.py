@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,8 @@ PHOTO_SHARE = 0.5  # of the others, those photographed (the rest are drawn on a 
 DIGITS_REJECTED = 0.02  # the most of each way's validation digits the threshold may reject
 PART = 500  # images made from one seed
 AS_IS = "MNIST as it is"  # the validation digits not drawn again
+# the ways of sending an image besides the styles (whose names they must not share: one is "photo")
+DRAWN, PHOTOGRAPHED = "drawn on a page", "photographed on paper"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Prepared:
 
     inputs: np.ndarray  # (N, 28, 28) uint8
     blank: int
-    ways: tuple[str, ...] = ()  # how each input was sent: "drawn", "photo" or a style's name
+    ways: tuple[str, ...] = ()  # how each was sent: DRAWN, PHOTOGRAPHED or a style's name
     kept: tuple[int, ...] = ()  # the index of each input among the images given
 
 
@@ -87,14 +90,14 @@ def _prepare(
                 file = styled_ink(coverage, STYLES[way], rng)
                 inputs.append(load_digit(io.BytesIO(file), name="styled"))
             elif rng.random() < photo_share:
-                way = "photo"
+                way = PHOTOGRAPHED
                 side = int(max(coverage.shape) * rng.uniform(1.2, 1.8))
                 canvas = np.zeros((side, side), np.float32)
                 top, left = rng.integers(0, side - np.array(coverage.shape) + 1)
                 canvas[top : top + coverage.shape[0], left : left + coverage.shape[1]] = coverage
                 inputs.append(load_digit(io.BytesIO(photograph(canvas, rng)), name="photo"))
             else:
-                way = "drawn"
+                way = DRAWN
                 inputs.append(to_mnist(255.0 * (1.0 - coverage)))
             ways.append(way)
             kept.append(index)
@@ -155,7 +158,11 @@ def _non_digits_part(task: tuple[int, list[int]]) -> Prepared:
 
 
 def _in_parts(make: Callable[[Any], Prepared], tasks: list[Any], workers: int) -> Prepared:
-    """Every part made (in ``workers`` spawned processes when more than one), joined in order."""
+    """Every part made (in ``workers`` spawned processes when more than one), joined in order.
+    A spawned process imports this module afresh: only what the parent does (the parts) may be
+    patched, not what a part reads (``STYLE_SHARE``, ``PHOTO_SHARE``)."""
+    if not tasks:
+        return Prepared(np.zeros((0, 28, 28), np.uint8), 0)
     if workers > 1:
         context = multiprocessing.get_context("spawn")  # forking beside BLAS threads can hang
         with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
@@ -202,7 +209,7 @@ def training_set(seed: int, redrawn: int, negatives: int, workers: int = 1) -> D
 @dataclass(frozen=True)
 class Validation:
     """Inputs ``(N, 28, 28)``, labels ``(N,)`` (1: a digit) and how each was sent (``AS_IS``,
-    ``"drawn"``, ``"photo"`` or a style's name)."""
+    ``DRAWN``, ``PHOTOGRAPHED`` or a style's name)."""
 
     inputs: np.ndarray
     labels: np.ndarray
@@ -231,19 +238,21 @@ def rejected_by_way(scores: np.ndarray, validation: Validation, threshold: float
     digits = validation.labels == DIGIT
     return {
         way: float(np.mean(scores[digits & (ways == way)] < threshold))
-        for way in sorted(set(validation.ways[: int(np.sum(digits))]))
+        for way in sorted(set(ways[digits]))
     }
 
 
 def choose_threshold(scores: np.ndarray, labels: np.ndarray, ways: Sequence[str]) -> float:
     """The highest ``P(digit)`` below which at most ``DIGITS_REJECTED`` of the validation digits
-    of every way of sending them fall (the lowest of the ways' quantiles)."""
+    of every way of sending them fall: the lowest, over the ways, of the score ``k`` places up
+    a way's sorted scores, ``k = floor(DIGITS_REJECTED * n)`` of its ``n`` (at most ``k`` of
+    them lie below it; one place higher, ``k + 1`` would)."""
     ways_array = np.asarray(ways)
     digits = labels == DIGIT
     return min(
-        # 'lower': a score of the way's own, with at most that share of them below it
-        float(np.quantile(scores[digits & (ways_array == way)], DIGITS_REJECTED, method="lower"))
+        float(np.sort(way_scores)[math.floor(DIGITS_REJECTED * len(way_scores))])
         for way in set(ways_array[digits])
+        for way_scores in [scores[digits & (ways_array == way)]]
     )
 
 
