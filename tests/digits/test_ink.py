@@ -15,6 +15,7 @@ from barenet.digits.ink import (
     ink_is_dark,
     max_filter,
     min_filter,
+    paper_noise,
     remove_ruled_lines,
     shrink,
 )
@@ -122,6 +123,36 @@ def test_a_marker_filling_the_frame_is_dark_ink_not_paper():
     assert not ink_is_dark(255 - image, shrink(255 - image), None)
     ink = find_ink(image)  # the noise floor (4 of the paper's standard deviations) taken off
     assert np.percentile(ink[ring], 5) > 100 and np.percentile(ink[~ring], 99) < 20
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("inner, outer", [(30, 80), (50, 90), (40, 95), (45, 100)])
+def test_ink_covering_half_a_photo_is_found_on_either_side(seed, inner, outer):
+    """A close-up with a marker: ink covers 43-63% of a photo lit unevenly (a gradient and a
+    vignette). A surface fitted to all of it sags under the ink and its edges rise above the
+    paper, so the border would vote for the wrong side; and the MAD of every pixel would take
+    the ink for noise and leave no ink at all."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:200, 0:200] - 99.5
+    corner = np.hypot(rows, cols) / np.hypot(100, 100)
+    paper = 210 - 60 * (cols / 200 + 0.5) - 50 * corner**2 + rng.normal(0, 3, (200, 200))
+    ring = (np.hypot(rows, cols) >= inner) & (np.hypot(rows, cols) <= outer)
+    image = np.where(ring, 0.3 * paper + rng.normal(0, 3, (200, 200)), paper).astype(np.float32)
+    assert even_margin(image) is None and even_margin(255 - image) is None
+    assert ink_is_dark(image, shrink(image), None)
+    assert not ink_is_dark(255 - image, shrink(255 - image), None)
+    found = find_ink(255 - image) > 0  # light ink on dark paper: the same ink
+    assert np.mean(found == ring) > 0.998
+
+
+def test_the_paper_noise_is_measured_on_the_paper_alone():
+    """However much of the image ink covers, the noise is the paper's: ink only adds."""
+    rng = np.random.default_rng(0)
+    for share in (0.0, 0.2, 0.45, 0.75):
+        ink = rng.normal(0.01, 0.02, (200, 200))
+        ink[:, : round(share * 200)] += 0.8
+        centre, spread = paper_noise(ink.astype(np.float32))
+        assert abs(centre - 0.01) < 0.002 and abs(spread - 0.02) < 0.002, share
 
 
 def test_a_stroke_wider_than_a_sixth_of_the_photo_is_inked_across_its_width():

@@ -31,7 +31,8 @@ NO_INK = 0.1  # ink absorbing less of the light than this is too faint to measur
 NOISE_FLOOR = 4.0  # ink weaker than this many standard deviations of the paper's noise is not ink
 EVEN_MARGIN = 12  # grey levels across the border (10th to 90th percentile) of a clean margin
 EVEN_SHARE = 0.15  # or this share of the contrast between the border and the ink
-MOSTLY_INK = 0.1  # a median ink above this means ink covers more of the image than paper
+NOISE_CUT = 3.0  # the paper's values lie within this many spreads above its centre
+NOISE_ROUNDS = 5  # refinements of that cut, from Otsu's to the paper's own
 SAMPLE_PIXELS = 250_000  # robust statistics of a larger image are taken on a grid of this many
 LINE_COVER = 0.85  # a ruled line crosses at least this share of the image
 LINE_WIDTH = 0.02  # and is narrower than twice this share of it
@@ -67,8 +68,9 @@ def ink_is_dark(gray: np.ndarray, small: np.ndarray, margin: float | None) -> bo
     (the sum of how far pixels lie past them, by more than the border's spread or
     ``EVEN_MARGIN``, darker against lighter): a thin 1 on a sheet whose grain is lighter inside
     than at its edge is still dark ink. A photo's margin is unevenly lit, so take away the
-    slowest changes of the light from the shrunken copy (the quadratic surface closest to it: a
-    gradient, a vignette) and split what is left in two, ink and paper (Otsu's threshold).
+    slowest changes of the light from the shrunken copy (the quadratic surface closest to one
+    side of it, paper or ink: a gradient, a vignette) and split what is left in two, ink and
+    paper (Otsu's threshold).
     Paper covers most of the border, whatever the light and however wide the strokes: the side
     that ``BORDER_VOTE`` of the border falls on is the paper's. Where the border is split (a
     strong shadow across it), the third moment decides: the image less its local mean is ink
@@ -82,7 +84,7 @@ def ink_is_dark(gray: np.ndarray, small: np.ndarray, margin: float | None) -> bo
         darker = np.clip(low - band - sample, 0, None).sum()
         lighter = np.clip(sample - high - band, 0, None).sum()
         return bool(darker >= lighter)
-    level = small - quadratic_surface(small)
+    level = small - quadratic_surface(small, either_side=True)
     border = np.concatenate([level[0], level[-1], level[:, 0], level[:, -1]])
     lighter = float(np.mean(border > otsu_threshold(level)))
     if max(lighter, 1 - lighter) >= BORDER_VOTE:
@@ -91,12 +93,21 @@ def ink_is_dark(gray: np.ndarray, small: np.ndarray, margin: float | None) -> bo
     return float(np.mean(remainder**3)) <= 0.0
 
 
-def quadratic_surface(values: np.ndarray, pad: int = 0, order: int = 2) -> np.ndarray:
+def quadratic_surface(
+    values: np.ndarray, pad: int = 0, order: int = 2, either_side: bool = False
+) -> np.ndarray:
     """The quadratic ``a + b x + c y + d x^2 + e x y + f y^2`` (with ``order`` 1, the plane
     ``a + b x + c y``) closest to the paper of ``values (H, W)``, evaluated at every pixel and
     ``pad`` pixels beyond: ``(H + 2 pad, W + 2 pad)``. Least squares, refitted
     ``SURFACE_ROUNDS`` times to the half of the pixels nearest the last fit: the paper, not the
-    ink, even where ink covers a third of the image (a plain fit would sag under it)."""
+    ink, even where ink covers a third of the image (a plain fit would sag under it).
+
+    With ``either_side``, the paper's side is unknown and ink may cover nearly half of the
+    image: a fit that starts from every pixel sags under so much ink, and its edges rise above
+    the paper. So fit twice, starting from the lighter half of the pixels and from the darker
+    half, and keep the fit whose nearest half lies closer to it (least trimmed squares): each
+    start settles on one side, paper or ink, instead of between them.
+    """
     height, width = values.shape
     rows, cols = np.mgrid[-pad : height + pad, -pad : width + pad].astype(np.float64)
     rows, cols = 2 * rows / max(height - 1, 1) - 1, 2 * cols / max(width - 1, 1) - 1
@@ -108,12 +119,17 @@ def quadratic_surface(values: np.ndarray, pad: int = 0, order: int = 2) -> np.nd
     inside = everywhere[pad : pad + height : step, pad : pad + width : step]
     inside = inside.reshape(-1, len(terms))
     flat = values[::step, ::step].reshape(-1).astype(np.float64)
-    kept = np.ones(len(flat), bool)
-    for _ in range(SURFACE_ROUNDS + 1):
-        weights, *_ = np.linalg.lstsq(inside[kept], flat[kept], rcond=None)
-        distance = np.abs(flat - inside @ weights)
-        kept = distance <= np.median(distance)
-    return everywhere @ weights
+    middle = np.median(flat)
+    starts = [flat >= middle, flat <= middle] if either_side else [np.ones(len(flat), bool)]
+    fits = []
+    for kept in starts:
+        for _ in range(SURFACE_ROUNDS + 1):
+            weights, *_ = np.linalg.lstsq(inside[kept], flat[kept], rcond=None)
+            distance = np.abs(flat - inside @ weights)
+            kept = distance <= np.median(distance)
+        trimmed = np.sort(distance)[: len(distance) // 2]  # the nearest half
+        fits.append((float(np.sum(trimmed**2)), weights))
+    return everywhere @ min(fits, key=lambda fit: fit[0])[1]
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
@@ -152,18 +168,26 @@ def find_ink(gray: np.ndarray) -> np.ndarray:
 
 
 def paper_noise(ink: np.ndarray) -> tuple[float, float]:
-    """The centre and the spread of the ink measured on bare paper, robustly: the median and
-    the median absolute deviation (x 1.4826, a normal's standard deviation) where paper is most
-    of the image. Where the median is itself ink (a digit cropped tightly, more ink than paper),
-    from the lightest quarter instead: for normal noise of spread s around c, the 5th and 25th
-    percentiles are c - 1.645 s and c - 0.674 s. Measured on at most ``SAMPLE_PIXELS`` of them."""
-    ink = ink[:: _step(ink.size), :: _step(ink.size)]
-    median = float(np.median(ink))
-    if median < MOSTLY_INK:
-        return median, 1.4826 * float(np.median(np.abs(ink - median)))
-    low5, low25 = np.percentile(ink, [5, 25])
-    noise = float(low25 - low5) / 0.971
-    return float(low25) + 0.674 * noise, noise
+    """The centre and the spread of the ink measured on bare paper: the median and the median
+    absolute deviation (x 1.4826, a normal's standard deviation) of the paper's pixels alone.
+
+    Ink only ever adds to what the paper absorbs, so the paper is the lower side of the values,
+    however much of the image ink covers (a marker in a close-up covers half of it: the MAD of
+    every pixel would take the ink's distance for noise, and its floor would wipe out the ink).
+    Start from the lower of Otsu's two classes, then ``NOISE_ROUNDS`` times keep the values
+    below ``NOISE_CUT`` spreads above the centre: on bare paper the cut widens to the whole of
+    its noise, beside ink it stays below the ink. Measured on at most ``SAMPLE_PIXELS`` values.
+    """
+    values = ink[:: _step(ink.size), :: _step(ink.size)].reshape(-1)
+    cut = otsu_threshold(values)
+    centre = spread = 0.0
+    for _ in range(NOISE_ROUNDS):
+        paper = values[values <= cut]
+        paper = paper if paper.size else values
+        centre = float(np.median(paper))
+        spread = 1.4826 * float(np.median(np.abs(paper - centre)))
+        cut = centre + NOISE_CUT * spread
+    return centre, spread
 
 
 def shrink(gray: np.ndarray) -> np.ndarray:
