@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from barenet.datasets import load_mnist
 from barenet.digits.imaging import MIN_CONTRAST, load_digit
@@ -16,10 +17,11 @@ from barenet.digits.ink import (
     max_filter,
     min_filter,
     paper_noise,
+    quadratic_surface,
     remove_ruled_lines,
     shrink,
 )
-from barenet.digits.paper import photograph, placed_ink
+from barenet.digits.paper import PhotoStyle, photograph, placed_ink
 
 
 def lit_paper(height=120, width=160, darkest=0.4):
@@ -182,3 +184,29 @@ def test_a_thin_stroke_on_paper_lighter_inside_than_at_its_edge_is_dark_ink():
     assert even_margin(image) == 238.0 and image.mean() > 238.0
     assert ink_is_dark(image, shrink(image), even_margin(image))
     assert find_ink(image)[20:80, 49:51].min() > 150
+
+
+def test_a_surface_from_either_side_follows_the_paper_under_half_ink():
+    """A known quadratic light, 45% of it covered by flat ink: the fit from every pixel sags,
+    the fit from the paper's side is found and follows the light within its noise."""
+    rng = np.random.default_rng(3)
+    rows, cols = np.mgrid[0:96, 0:96] / 95 * 2 - 1
+    light = 200 - 30 * cols + 20 * rows - 40 * cols**2 + 10 * cols * rows - 25 * rows**2
+    ring = np.abs(np.hypot(rows, cols) - 0.55) < 0.27
+    image = np.where(ring, 40.0, light) + rng.normal(0, 2, light.shape)
+    assert 0.4 < ring.mean() < 0.5
+    surface = quadratic_surface(image, either_side=True)
+    assert np.abs(surface - light).max() < 3
+    assert np.abs(quadratic_surface(image) - light).max() > 20  # the plain fit sags
+
+
+def test_rough_photos_of_thin_strokes_keep_their_ink_dark():
+    """Coarse paper and heavy noise around a ballpoint's thin digit: every start of the
+    either-side fit finds paper, so the fit from every pixel is kept, and the ink is dark."""
+    rng = np.random.default_rng(3)  # its fifth photo kept the darker start's fit once
+    digits = load_mnist()[1][0][:20]
+    for digit in digits:
+        coverage = placed_ink(digit, rng, (240, 320))
+        photo = photograph(coverage, rng, PhotoStyle(texture=30.0, noise=20.0))
+        gray = np.asarray(Image.open(io.BytesIO(photo)).convert("L"), np.float32)
+        assert ink_is_dark(gray, shrink(gray), even_margin(gray))

@@ -32,7 +32,7 @@ NOISE_FLOOR = 4.0  # ink weaker than this many standard deviations of the paper'
 EVEN_MARGIN = 12  # grey levels across the border (10th to 90th percentile) of a clean margin
 EVEN_SHARE = 0.15  # or this share of the contrast between the border and the ink
 NOISE_CUT = 3.0  # the paper's values lie within this many spreads above its centre
-NOISE_ROUNDS = 5  # refinements of that cut, from Otsu's to the paper's own
+NOISE_ROUNDS = 5  # measurements of the paper's noise, each on the last one's cut
 SAMPLE_PIXELS = 250_000  # robust statistics of a larger image are taken on a grid of this many
 LINE_COVER = 0.85  # a ruled line crosses at least this share of the image
 LINE_WIDTH = 0.02  # and is narrower than twice this share of it
@@ -40,6 +40,7 @@ RULED_LINES = 3  # ruled or squared paper shows at least this many lines across 
 LINE_TRACE = 0.02  # ink weaker than this (0..1) is no line
 SURFACE_PIXELS = 2500  # a surface is fitted to the paper on a grid of at most this many pixels
 SURFACE_ROUNDS = 3  # refits of a surface to the paper, each to the half of the pixels nearest it
+TWO_SIDED = 0.5  # a fit from one half this much closer than from all: ink and paper sheets
 BORDER_VOTE = 0.75  # the share of the border on one side of ink and paper that makes it paper
 STRAY_INK = 0.01  # the share of the ink mass the box around a digit may leave out
 
@@ -102,11 +103,14 @@ def quadratic_surface(
     ``SURFACE_ROUNDS`` times to the half of the pixels nearest the last fit: the paper, not the
     ink, even where ink covers a third of the image (a plain fit would sag under it).
 
-    With ``either_side``, the paper's side is unknown and ink may cover nearly half of the
-    image: a fit that starts from every pixel sags under so much ink, and its edges rise above
-    the paper. So fit twice, starting from the lighter half of the pixels and from the darker
-    half, and keep the fit whose nearest half lies closer to it (least trimmed squares): each
-    start settles on one side, paper or ink, instead of between them.
+    With ``either_side``, the ink's side is unknown and ink may cover half of the image (a
+    marker in a close-up): the fit above then sags under the ink, and its edges rise above the
+    paper. So the same refits also start from the lighter half of the pixels and from the
+    darker half, each scored by the squared distances of the nearest half of the pixels,
+    ``sum_{i < n/2} r_(i)^2``. A start that scores under ``TWO_SIDED`` times the fit from
+    every pixel has found one of two flat sheets, ink or paper, and is kept. Thin strokes on
+    unevenly lit paper score about the same from every start (each finds the paper, or one lit
+    part of it), and keep the fit from every pixel.
     """
     height, width = values.shape
     rows, cols = np.mgrid[-pad : height + pad, -pad : width + pad].astype(np.float64)
@@ -119,17 +123,25 @@ def quadratic_surface(
     inside = everywhere[pad : pad + height : step, pad : pad + width : step]
     inside = inside.reshape(-1, len(terms))
     flat = values[::step, ::step].reshape(-1).astype(np.float64)
-    middle = np.median(flat)
-    starts = [flat >= middle, flat <= middle] if either_side else [np.ones(len(flat), bool)]
-    fits = []
-    for kept in starts:
+
+    def refitted(start: np.ndarray) -> tuple[float, np.ndarray]:
+        """The refitted weights from the pixels ``start`` keeps, and their nearest half's
+        sum of squared distances."""
+        kept = start
         for _ in range(SURFACE_ROUNDS + 1):
             weights, *_ = np.linalg.lstsq(inside[kept], flat[kept], rcond=None)
             distance = np.abs(flat - inside @ weights)
             kept = distance <= np.median(distance)
-        trimmed = np.sort(distance)[: len(distance) // 2]  # the nearest half
-        fits.append((float(np.sum(trimmed**2)), weights))
-    return everywhere @ min(fits, key=lambda fit: fit[0])[1]
+        return float(np.sum(np.sort(distance)[: len(distance) // 2] ** 2)), weights
+
+    score, weights = refitted(np.ones(len(flat), bool))
+    if either_side:
+        middle = np.median(flat)
+        for start in (flat >= middle, flat <= middle):
+            one_side, its_weights = refitted(start)
+            if one_side < TWO_SIDED * score:
+                score, weights = one_side, its_weights
+    return everywhere @ weights
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
@@ -163,7 +175,7 @@ def find_ink(gray: np.ndarray) -> np.ndarray:
         paper = paper_brightness(small, gray.shape, closing_window(small))
     ink = 1.0 - gray / np.maximum(paper, 1.0)  # (H, W), about 0 on paper
     centre, noise = paper_noise(ink)
-    ink = np.clip(ink - centre - NOISE_FLOOR * noise, 0, None)
+    ink = np.clip(ink - centre - NOISE_FLOOR * noise, 0, 1)  # a centre below 0 would pass 1
     return (remove_ruled_lines(ink) * 255.0).astype(np.float32)
 
 
@@ -174,20 +186,20 @@ def paper_noise(ink: np.ndarray) -> tuple[float, float]:
     Ink only ever adds to what the paper absorbs, so the paper is the lower side of the values,
     however much of the image ink covers (a marker in a close-up covers half of it: the MAD of
     every pixel would take the ink's distance for noise, and its floor would wipe out the ink).
-    Start from the lower of Otsu's two classes, then ``NOISE_ROUNDS`` times keep the values
-    below ``NOISE_CUT`` spreads above the centre: on bare paper the cut widens to the whole of
-    its noise, beside ink it stays below the ink. Measured on at most ``SAMPLE_PIXELS`` values.
+    The median and the MAD are measured ``NOISE_ROUNDS`` times: first on the lower of Otsu's
+    two classes, then on the values at most ``NOISE_CUT`` spreads above the last centre. On
+    bare paper the cut widens to the whole of its noise; beside ink it stays below the ink.
+    Otsu's lower class holds at least the smallest value, and each later cut lies above the
+    last median, so no round is empty. Measured on at most ``SAMPLE_PIXELS`` values.
     """
     values = ink[:: _step(ink.size), :: _step(ink.size)].reshape(-1)
-    cut = otsu_threshold(values)
-    centre = spread = 0.0
-    for _ in range(NOISE_ROUNDS):
-        paper = values[values <= cut]
-        paper = paper if paper.size else values
+    paper = values[values <= otsu_threshold(values)]
+    for _ in range(NOISE_ROUNDS - 1):
         centre = float(np.median(paper))
         spread = 1.4826 * float(np.median(np.abs(paper - centre)))
-        cut = centre + NOISE_CUT * spread
-    return centre, spread
+        paper = values[values <= centre + NOISE_CUT * spread]
+    centre = float(np.median(paper))
+    return centre, 1.4826 * float(np.median(np.abs(paper - centre)))
 
 
 def shrink(gray: np.ndarray) -> np.ndarray:
