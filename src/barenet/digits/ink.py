@@ -107,8 +107,9 @@ def quadratic_surface(
     marker in a close-up): the fit above then sags under the ink, and its edges rise above the
     paper. So the same refits also start from the lighter half of the pixels and from the
     darker half, each scored by the squared distances of the nearest half of the pixels,
-    ``sum_{i < n/2} r_(i)^2``. A start that scores under ``TWO_SIDED`` times the fit from
-    every pixel has found one of two flat sheets, ink or paper, and is kept. Thin strokes on
+    ``sum_{i < n/2} r_(i)^2``. A start that scores under ``TWO_SIDED`` times the best fit so
+    far (first the fit from every pixel) has found one of two flat sheets, ink or paper, and is
+    kept. Thin strokes on
     unevenly lit paper score about the same from every start (each finds the paper, or one lit
     part of it), and keep the fit from every pixel.
     """
