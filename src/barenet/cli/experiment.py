@@ -145,7 +145,7 @@ def _runs(
     data = load_digit_data(data_path)  # each run applies its own --train-limit
     describe_data(data, stderr)
     if workers > 1:
-        yield from run_in_workers(tasks, data, workers)
+        yield from run_in_workers(tasks, data, workers, run_or_report)
     else:
         yield from (run_or_report(task, data) for task in tasks)
 

@@ -42,7 +42,7 @@ from barenet.digits.nondigits import KINDS, non_digit
 from barenet.digits.paper import photograph, placed_ink
 from barenet.digits.recipe import train
 from barenet.digits.styles import STYLES, styled_digit, styled_ink
-from barenet.digits.workers import usable_cores
+from barenet.digits.workers import exit_with_parent, usable_cores
 from barenet.model import Sequential
 
 DETECTOR_CONFIG = TrainConfig(
@@ -165,7 +165,10 @@ def _in_parts(make: Callable[[Any], Prepared], tasks: list[Any], workers: int) -
         return Prepared(np.zeros((0, 28, 28), np.uint8), 0)
     if workers > 1:
         context = multiprocessing.get_context("spawn")  # forking beside BLAS threads can hang
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
+        pool = ProcessPoolExecutor(
+            min(workers, len(tasks)), mp_context=context, initializer=exit_with_parent
+        )
+        with pool:
             parts = list(pool.map(make, tasks))
     else:
         parts = [make(task) for task in tasks]

@@ -11,7 +11,7 @@ import itertools
 import os
 import socket
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from barenet.datasets import Dataset
 from barenet.digits.config import TrainConfig, parse_widths
 from barenet.digits.recipe import train
+from barenet.digits.workers import run_in_workers
 
 Variant = dict[str, Any]
 
@@ -196,12 +197,29 @@ def run_experiment(
     runs: int,
     variants: Sequence[Variant],
     on_run: Callable[[RunRecord], None] | None = None,
+    workers: int = 1,
 ) -> list[RunRecord]:
-    """Train every variant ``runs`` times, one run after another in this process."""
+    """Train every variant ``runs`` times, one run after another in this process, or side by
+    side in ``workers`` processes (``barenet.digits.workers``): the same records in the same
+    order, as every run computes on one thread. ``on_run`` sees each record as its run ends.
+
+    Raises:
+        RuntimeError: a run failed in a worker (in this process, its own error is raised).
+    """
+    tasks = plan_runs(base, runs, variants)
+    if workers > 1:
+        outcomes: Iterable[RunRecord | RunFailure] = run_in_workers(
+            tasks, data, workers, run_or_report
+        )
+    else:
+        outcomes = (run_one(task, data) for task in tasks)
     records = []
-    for task in plan_runs(base, runs, variants):
-        record = run_one(task, data)
-        records.append(record)
+    for outcome in outcomes:
+        if isinstance(outcome, RunFailure):
+            raise RuntimeError(
+                f"The run {outcome.variant} with seed {outcome.seed} failed: {outcome.error}"
+            )
+        records.append(outcome)
         if on_run:
-            on_run(record)
-    return records
+            on_run(outcome)
+    return sorted(records, key=lambda record: record.index)

@@ -1,9 +1,11 @@
-"""Experiment runs side by side in local worker processes (``barenet experiment --workers N``).
+"""Experiment runs side by side in local worker processes (``barenet experiment --workers N``,
+``run_experiment(..., workers=N)``).
 
 Each worker is a fresh process (spawned, not forked: forking a process whose BLAS threads are
 running can deadlock) that receives the data once and then trains one run at a time, on
 ``BLAS_THREADS_PER_RUN`` threads, so N workers use N cores. Results come back as runs finish;
-the experiment lists them in its own order, so the table does not depend on N.
+the experiment lists them in its own order, so the table does not depend on N. What a run is
+(``experiment.run_or_report``) is the caller's to say: this module only shares them out.
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from barenet.datasets import Dataset
-from barenet.digits.experiment import RunFailure, RunRecord, RunTask, run_or_report
 
-_worker_data: Dataset | None = None  # set in each worker by _start_worker
+Task = TypeVar("Task")
+Outcome = TypeVar("Outcome")
+
+# set in each worker by _start_worker: the data, and what to do with a task and the data
+_worker_data: Dataset | None = None
+_worker_run: Callable[[Any, Dataset], Any] | None = None
 
 
 def usable_cores() -> int:
@@ -49,23 +58,47 @@ def worker_count(text: str) -> int:
     return min(requested_workers(text), usable_cores())
 
 
-def _start_worker(data: Dataset) -> None:
+def _exit_when_orphaned(parent: int, every: float) -> None:
+    while os.getppid() == parent:  # an orphan is handed to another process
+        time.sleep(every)
+    os._exit(1)  # nothing of a run cut short is kept: its parent, who would keep it, is gone
+
+
+def exit_with_parent(every: float = 0.5) -> None:
+    """In a worker process: exit as soon as the process that started it is gone (checked
+    every ``every`` seconds, on a thread of its own). Ctrl-C stops the terminal's whole process
+    group, workers too; but a parent killed alone (SIGTERM, SIGKILL, out of memory) cannot stop
+    its workers, which would run on as orphans."""
+    watcher = threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(), every), name="exit-with-parent"
+    )
+    watcher.daemon = True
+    watcher.start()
+
+
+def _start_worker(data: Dataset, run: Callable[[Any, Dataset], Any]) -> None:
+    exit_with_parent()
     # Ctrl-C reaches every process of the terminal's group: the parent alone handles it (it
     # stops the workers), so a worker never prints a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _worker_data
-    _worker_data = data
+    global _worker_data, _worker_run
+    _worker_data, _worker_run = data, run
 
 
-def _run_in_worker(task: RunTask) -> RunRecord | RunFailure:
-    assert _worker_data is not None, "the worker was started without data"
-    return run_or_report(task, _worker_data)
+def _run_in_worker(task: Any) -> Any:
+    assert _worker_data is not None and _worker_run is not None, "the worker was not started"
+    return _worker_run(task, _worker_data)
 
 
 def run_in_workers(
-    tasks: Sequence[RunTask], data: Dataset, workers: int
-) -> Iterator[RunRecord | RunFailure]:
-    """Yield each run's record (or failure) as it finishes, from ``workers`` processes.
+    tasks: Sequence[Task],
+    data: Dataset,
+    workers: int,
+    run: Callable[[Task, Dataset], Outcome],
+) -> Iterator[Outcome]:
+    """Yield ``run(task, data)`` of each task as it finishes, from ``workers`` processes
+    (``run``, a module's function, is sent to them by name; for an experiment it is
+    ``experiment.run_or_report``, which returns a run's record or its failure).
 
     Ctrl-C, or a consumer that stops early, terminates every worker at once.
 
@@ -75,9 +108,9 @@ def run_in_workers(
     context = multiprocessing.get_context("spawn")
     others = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(data,)
+        workers, mp_context=context, initializer=_start_worker, initargs=(data, run)
     )
-    futures: list[Future[RunRecord | RunFailure]] = []
+    futures: list[Future[Outcome]] = []
     try:
         futures = [pool.submit(_run_in_worker, task) for task in tasks]
         for future in as_completed(futures):
