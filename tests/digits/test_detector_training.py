@@ -13,8 +13,10 @@ from barenet.digits.detector_training import (
     generated_non_digits,
     prepared_digits,
     prepared_non_digits,
+    threshold_anew,
     train_detector,
 )
+from barenet.digits.recipe import build_model
 
 
 def test_the_threshold_rejects_its_share_of_digits():
@@ -66,14 +68,29 @@ def test_prepared_inputs_look_like_mnist():
 
 
 def test_a_short_training_run_learns_and_saves_its_threshold(monkeypatch):
-    monkeypatch.setattr(detector_training, "TRAIN_DIGITS", 59_700)  # 300 validation digits
+    monkeypatch.setattr(detector_training, "TRAIN_DIGITS", 59_850)  # 150 validation digits
+    monkeypatch.setattr(detector_training, "VALIDATION_REDRAWS", 2)  # 50 as is, 200 drawn
     quick = detector_training.DETECTOR_CONFIG.replace(epochs=1, train_limit=3000)
     monkeypatch.setattr(detector_training, "DETECTOR_CONFIG", quick)
     model = train_detector(seed=1, redrawn=100, negatives=600, workers=1)
     validation = model.metadata["validation"]
+    assert 50 + 100 < validation["digits"] <= 50 + 2 * 100  # (a digit with no ink found is not)
     assert set(validation["digits_rejected_by_way"]) > {detector_training.AS_IS, DRAWN}
     assert 0 < model.metadata["threshold"] < 1
     # At a threshold that rejects 2% of each way's digits, a detector that learnt nothing would
-    # reject about 2% of non-digits too; one epoch on 3,000 images already does far better.
+    # reject at most about 2% of non-digits too; one epoch on 3,000 images already does far better.
     assert validation["non_digits_rejected"] > 0.1
     assert validation["digits_rejected"] <= DIGITS_REJECTED
+
+
+def test_a_threshold_chosen_again_keeps_the_weights_and_follows_the_rule(monkeypatch):
+    monkeypatch.setattr(detector_training, "TRAIN_DIGITS", 59_850)  # 150 validation digits
+    monkeypatch.setattr(detector_training, "VALIDATION_REDRAWS", 2)
+    model = build_model(detector_training.DETECTOR_CONFIG)
+    weights = [array.copy() for array in model.get_weights()]
+    again = threshold_anew(model, seed=1, negatives=300, workers=1)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, again.get_weights(), strict=True))
+    validation = again.metadata["validation"]
+    assert 40 < validation["non_digits"] <= 60 and 50 + 100 < validation["digits"] <= 50 + 2 * 100
+    by_way = validation["digits_rejected_by_way"]
+    assert max(by_way.values()) <= DIGITS_REJECTED and 0 < again.metadata["threshold"] < 1
