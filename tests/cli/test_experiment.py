@@ -84,15 +84,21 @@ def test_workers_give_the_same_table_and_json_as_one_process():
 
 def cells_but_seconds(tables: str) -> list[list[str]]:
     """Each row's cells but the last (the seconds, which alone may differ), and each title; the
-    rules are left out, as a wider seconds column widens them (and pads every cell)."""
-    rows = []
+    rules are left out, as a wider seconds column widens them (and pads every cell), and a
+    title's lines are joined, as it wraps at its table's width."""
+    rows: list[list[str]] = []
+    title: list[str] = []
     for line in tables.splitlines():
         cells = re.split("[│┃]", line)
         if len(cells) > 1:
             rows.append([cell.strip() for cell in cells[1:-2]])
         elif not set(line) <= set("┏━┳┓┡╇┩└─┴┘ "):
-            rows.append([line.strip()])
-    return rows
+            title.append(line.strip())
+            continue
+        if title:
+            rows.append([" ".join(title)])
+            title = []
+    return rows + ([[" ".join(title)]] if title else [])
 
 
 def test_bad_workers_value_is_one_sentence():

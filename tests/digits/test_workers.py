@@ -1,5 +1,6 @@
 """Local worker processes: the same records as one process, in any order; failures reported."""
 
+import multiprocessing
 import os
 import re
 import signal
@@ -59,8 +60,12 @@ def test_a_run_that_fails_in_a_worker_stops_the_experiment_with_its_error(tiny_d
     variants = parse_vary(["learning-rate=1e9,0.001"], base)
     with pytest.raises(
         RuntimeError, match="learning_rate=1000000000.0 with seed 0 failed.*diverged"
-    ):
+    ) as failure:
         run_experiment(base, tiny_digits, 1, variants, workers=2)
+    # Stopped at once: not when the traceback (held here, as a notebook holds it) is freed.
+    assert failure.traceback and not multiprocessing.active_children()
+    with pytest.raises(ValueError, match="workers >= 1. Received: 0"):
+        run_experiment(base, tiny_digits, 1, variants, workers=0)
 
 
 def test_a_failing_run_is_reported_and_the_others_go_on(tiny_digits):

@@ -286,11 +286,17 @@ def train_detector(
     workers = usable_cores() if workers is None else workers
     started = time.perf_counter()
     data = training_set(seed, redrawn, negatives, workers)
-    validation = validation_set(seed + 1000, negatives // 5, workers)
+    validation = validation_for(seed, negatives, workers)
     generated = time.perf_counter() - started
     run = train(DETECTOR_CONFIG.replace(seed=seed), data, preset="digit-detector")
     run.model.metadata["generation_seconds"] = generated
     return with_threshold(run.model, validation)
+
+
+def validation_for(seed: int, negatives: int, workers: int) -> Validation:
+    """The validation set of ``train_detector(seed, negatives=negatives)``: other seeds than
+    its training set's, and a fifth as many non-digits."""
+    return validation_set(seed + 1000, negatives // 5, workers)
 
 
 def threshold_anew(
@@ -298,9 +304,11 @@ def threshold_anew(
 ) -> Sequential:
     """``model``'s weights kept, and its threshold chosen again on the validation set that
     ``train_detector(seed, negatives=negatives)`` makes: today's preparation of its images,
-    today's rule."""
+    today's rule. Its metadata says so (``threshold_chosen_again``)."""
     workers = usable_cores() if workers is None else workers
-    return with_threshold(model, validation_set(seed + 1000, negatives // 5, workers))
+    model = with_threshold(model, validation_for(seed, negatives, workers))
+    model.metadata["threshold_chosen_again"] = True
+    return model
 
 
 def with_threshold(model: Sequential, validation: Validation) -> Sequential:
@@ -340,16 +348,18 @@ def main() -> None:
     validation = model.metadata["validation"]
     by_way = validation["digits_rejected_by_way"]
     worst = max(by_way, key=by_way.get)
-    trained = (
-        f"; images made in {model.metadata['generation_seconds']:.0f} s, "
-        f"trained in {model.metadata['metrics']['train_seconds']:.0f} s"
-    )
-    print(
+    summary = (
         f"wrote {args.out}: threshold {model.metadata['threshold']:.4f}; validation: "
         f"{validation['non_digits_rejected']:.1%} of non-digits and "
         f"{validation['digits_rejected']:.2%} of digits rejected (at most {by_way[worst]:.2%} "
-        f"of a way of sending them: {worst})" + ("" if args.threshold_of else trained)
+        f"of a way of sending them: {worst})"
     )
+    if not args.threshold_of:
+        summary += (
+            f"; images made in {model.metadata['generation_seconds']:.0f} s, "
+            f"trained in {model.metadata['metrics']['train_seconds']:.0f} s"
+        )
+    print(summary)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import itertools
 import os
 import socket
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from barenet.datasets import Dataset
 from barenet.digits.config import TrainConfig, parse_widths
 from barenet.digits.recipe import train
-from barenet.digits.workers import run_in_workers
+from barenet.digits.workers import run_in_workers, usable_cores
 
 Variant = dict[str, Any]
 
@@ -200,26 +201,33 @@ def run_experiment(
     workers: int = 1,
 ) -> list[RunRecord]:
     """Train every variant ``runs`` times, one run after another in this process, or side by
-    side in ``workers`` processes (``barenet.digits.workers``): the same records in the same
-    order, as every run computes on one thread. ``on_run`` sees each record as its run ends.
+    side in ``workers`` processes (``barenet.digits.workers``; at most one per usable core):
+    the same accuracies and losses, in the same order, as every run computes on one thread
+    either way. ``on_run`` sees each record as its run ends.
 
     Raises:
-        RuntimeError: a run failed in a worker (in this process, its own error is raised).
+        ValueError: ``workers`` is below 1.
+        RuntimeError: a run failed in a worker (in this process, its own error is raised), or a
+            worker process died; the other workers are stopped.
     """
+    if workers < 1:
+        raise ValueError(f"run_experiment expects workers >= 1. Received: {workers!r}")
     tasks = plan_runs(base, runs, variants)
+    workers = min(workers, usable_cores(), len(tasks))
     if workers > 1:
-        outcomes: Iterable[RunRecord | RunFailure] = run_in_workers(
+        outcomes: Generator[RunRecord | RunFailure, None, None] = run_in_workers(
             tasks, data, workers, run_or_report
         )
     else:
         outcomes = (run_one(task, data) for task in tasks)
     records = []
-    for outcome in outcomes:
-        if isinstance(outcome, RunFailure):
-            raise RuntimeError(
-                f"The run {outcome.variant} with seed {outcome.seed} failed: {outcome.error}"
-            )
-        records.append(outcome)
-        if on_run:
-            on_run(outcome)
+    with closing(outcomes):  # an error stops the workers now, not when the traceback is freed
+        for outcome in outcomes:
+            if isinstance(outcome, RunFailure):
+                raise RuntimeError(
+                    f"The run {outcome.variant} with seed {outcome.seed} failed: {outcome.error}"
+                )
+            records.append(outcome)
+            if on_run:
+                on_run(outcome)
     return sorted(records, key=lambda record: record.index)

@@ -2,10 +2,11 @@
 ``run_experiment(..., workers=N)``).
 
 Each worker is a fresh process (spawned, not forked: forking a process whose BLAS threads are
-running can deadlock) that receives the data once and then trains one run at a time, on
-``BLAS_THREADS_PER_RUN`` threads, so N workers use N cores. Results come back as runs finish;
-the experiment lists them in its own order, so the table does not depend on N. What a run is
-(``experiment.run_or_report``) is the caller's to say: this module only shares them out.
+running can deadlock) that receives the data once and then trains one run at a time, each on
+one thread (``experiment.BLAS_THREADS_PER_RUN``), so N workers use N cores. Results come back
+as runs finish; the experiment lists them in its own order, so the table does not depend on N.
+What a run is (``experiment.run_or_report``) is the caller's to say: this module only shares
+the runs out.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -58,20 +58,20 @@ def worker_count(text: str) -> int:
     return min(requested_workers(text), usable_cores())
 
 
-def _exit_when_orphaned(parent: int, every: float) -> None:
-    while os.getppid() == parent:  # an orphan is handed to another process
-        time.sleep(every)
+def _exit_when_orphaned(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # returns when the parent process has ended, however it ended
     os._exit(1)  # nothing of a run cut short is kept: its parent, who would keep it, is gone
 
 
-def exit_with_parent(every: float = 0.5) -> None:
-    """In a worker process: exit as soon as the process that started it is gone (checked
-    every ``every`` seconds, on a thread of its own). Ctrl-C stops the terminal's whole process
-    group, workers too; but a parent killed alone (SIGTERM, SIGKILL, out of memory) cannot stop
-    its workers, which would run on as orphans."""
-    watcher = threading.Thread(
-        target=_exit_when_orphaned, args=(os.getppid(), every), name="exit-with-parent"
-    )
+def exit_with_parent() -> None:
+    """In a worker process: exit as soon as the process that started it is gone (a thread of
+    its own waits on the parent). Ctrl-C reaches the parent, which stops its workers; but a
+    parent killed alone (SIGTERM, SIGKILL, out of memory) cannot, and its workers would run on
+    as orphans. Outside a ``multiprocessing`` child, nothing to watch: does nothing."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    watcher = threading.Thread(target=_exit_when_orphaned, args=(parent,), name="exit-with-parent")
     watcher.daemon = True
     watcher.start()
 
@@ -95,7 +95,7 @@ def run_in_workers(
     data: Dataset,
     workers: int,
     run: Callable[[Task, Dataset], Outcome],
-) -> Iterator[Outcome]:
+) -> Generator[Outcome, None, None]:
     """Yield ``run(task, data)`` of each task as it finishes, from ``workers`` processes
     (``run``, a module's function, is sent to them by name; for an experiment it is
     ``experiment.run_or_report``, which returns a run's record or its failure).
