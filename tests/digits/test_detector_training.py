@@ -3,12 +3,10 @@
 import numpy as np
 
 from barenet.digits import detector_training
-from barenet.digits.detector import DIGIT
+from barenet.digits.detector_threshold import DIGITS_REJECTED
 from barenet.digits.detector_training import (
-    DIGITS_REJECTED,
     DRAWN,
     PHOTOGRAPHED,
-    choose_threshold,
     generated_digits,
     generated_non_digits,
     prepared_digits,
@@ -17,30 +15,6 @@ from barenet.digits.detector_training import (
     train_detector,
 )
 from barenet.digits.recipe import build_model
-
-
-def test_the_threshold_rejects_its_share_of_digits():
-    scores = np.linspace(0, 1, 1001)
-    labels = np.full(1001, DIGIT)
-    labels[::2] = 0  # non-digits do not move it
-    threshold = choose_threshold(scores, labels, [DRAWN] * 1001)
-    rejected = np.mean(scores[labels == DIGIT] < threshold)
-    # As many as the share allows (10 of 500), and one more would be too many.
-    assert rejected == DIGITS_REJECTED == 10 / 500
-    assert np.mean(scores[labels == DIGIT] <= threshold) > DIGITS_REJECTED
-
-
-def test_the_threshold_holds_every_way_of_sending_a_digit_to_its_share():
-    # Photos score lower than drawings: a threshold set on all digits at once would reject
-    # far more than its share of the photos.
-    rng = np.random.default_rng(0)
-    scores = np.concatenate([rng.uniform(0.5, 1, 900), rng.uniform(0, 1, 100)])
-    ways = [DRAWN] * 900 + [PHOTOGRAPHED] * 100
-    labels = np.full(1000, DIGIT)
-    threshold = choose_threshold(scores, labels, ways)
-    assert np.mean(scores[900:] < threshold) <= DIGITS_REJECTED  # the photos' share, at most
-    assert np.mean(scores[:900] < threshold) == 0
-    assert threshold < np.quantile(scores, DIGITS_REJECTED)
 
 
 def test_images_made_in_parts_are_the_same_for_any_number_of_processes(monkeypatch):

@@ -18,8 +18,8 @@ a digit, and rejects that style's real digits (a hairline pen's 7%, when a style
 non-digits for each digit).
 
 MNIST's last 10,000 training images (two thirds of them drawn again, three times each) and new
-non-digits (other seeds) are the validation set the threshold is chosen on, so that no way of
-sending a digit loses more than ``DIGITS_REJECTED`` of its digits; the test set is never looked
+non-digits (other seeds) are the validation set the threshold is chosen on (``detector_threshold``:
+no way of sending a digit may lose more than 2% of its digits); the test set is never looked
 at. The images are made in parts of ``PART``, each from a seed of its own, in one process per
 core: the same images whatever the number of processes.
 """
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ import numpy as np
 from barenet.datasets import Dataset, load_mnist
 from barenet.digits.config import TrainConfig
 from barenet.digits.detector import DIGIT
+from barenet.digits.detector_threshold import Validation, with_threshold
 from barenet.digits.imaging import BlankImageError, load_digit, to_mnist
 from barenet.digits.nondigits import KINDS, non_digit
 from barenet.digits.paper import photograph, placed_ink
@@ -55,7 +55,6 @@ DETECTOR_CONFIG = TrainConfig(
 TRAIN_DIGITS = 50_000  # MNIST training images the detector learns from; the rest validate
 STYLE_SHARE = 0.6  # of the redrawn digits and of the non-digits, those sent in a random style
 PHOTO_SHARE = 0.5  # of the others, those photographed (the rest are drawn on a page)
-DIGITS_REJECTED = 0.02  # the most of each way's validation digits the threshold may reject
 VALIDATION_REDRAWS = 3  # times each held-out digit is drawn again to validate: ~800 per style
 PART = 500  # images made from one seed
 AS_IS = "MNIST as it is"  # the validation digits not drawn again
@@ -214,23 +213,13 @@ def training_set(seed: int, redrawn: int, negatives: int, workers: int = 1) -> D
     return Dataset(x[:-1000], y[:-1000], x[-1000:], y[-1000:], "MNIST digits and non-digits")
 
 
-@dataclass(frozen=True)
-class Validation:
-    """Inputs ``(N, 28, 28)``, labels ``(N,)`` (1: a digit) and how each was sent (``AS_IS``,
-    ``DRAWN``, ``PHOTOGRAPHED`` or a style's name)."""
-
-    inputs: np.ndarray
-    labels: np.ndarray
-    ways: tuple[str, ...]
-
-
 def validation_set(seed: int, negatives: int, workers: int = 1) -> Validation:
     """MNIST's last 10,000 training digits (a third as they are; the others drawn again
     ``VALIDATION_REDRAWS`` times, each time on a page, photographed or in a style) and new
     non-digits.
 
     Drawing them again several times gives each way of sending a digit enough digits (about 800
-    per style, not 270) that its ``DIGITS_REJECTED`` quantile is not a noisy small-sample
+    per style, not 270) that its 2% quantile (``detector_threshold``) is not a noisy small-sample
     estimate: the threshold is the least of 18 such quantiles, and a minimum of noisy estimates
     lands low."""
     (images, _), _ = load_mnist()
@@ -245,30 +234,6 @@ def validation_set(seed: int, negatives: int, workers: int = 1) -> Validation:
         np.concatenate([held[:kept], *(part.inputs for part in redrawn), others.inputs]),
         labels.astype(np.uint8),
         (AS_IS,) * kept + tuple(way for part in redrawn for way in part.ways) + others.ways,
-    )
-
-
-def rejected_by_way(scores: np.ndarray, validation: Validation, threshold: float) -> dict:
-    """The share of each way's validation digits scored below ``threshold``."""
-    ways = np.array(validation.ways)
-    digits = validation.labels == DIGIT
-    return {
-        way: float(np.mean(scores[digits & (ways == way)] < threshold))
-        for way in sorted(set(ways[digits]))
-    }
-
-
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, ways: Sequence[str]) -> float:
-    """The highest ``P(digit)`` below which at most ``DIGITS_REJECTED`` of the validation digits
-    of every way of sending them fall: the lowest, over the ways, of the score ``k`` places up
-    a way's sorted scores, ``k = floor(DIGITS_REJECTED * n)`` of its ``n`` (at most ``k`` of
-    them lie below it; one place higher, ``k + 1`` would)."""
-    ways_array = np.asarray(ways)
-    digits = labels == DIGIT
-    return min(
-        float(np.sort(way_scores)[math.floor(DIGITS_REJECTED * len(way_scores))])
-        for way in set(ways_array[digits])
-        for way_scores in [scores[digits & (ways_array == way)]]
     )
 
 
@@ -308,25 +273,6 @@ def threshold_anew(
     workers = usable_cores() if workers is None else workers
     model = with_threshold(model, validation_for(seed, negatives, workers))
     model.metadata["threshold_chosen_again"] = True
-    return model
-
-
-def with_threshold(model: Sequential, validation: Validation) -> Sequential:
-    """``model`` with its threshold chosen on ``validation`` and what it rejects there in its
-    metadata."""
-    scores = model.predict_proba(validation.inputs)[:, DIGIT]
-    threshold = choose_threshold(scores, validation.labels, validation.ways)
-    digits = validation.labels == DIGIT
-    model.metadata.update(
-        threshold=threshold,
-        validation={
-            "digits_rejected": float(np.mean(scores[digits] < threshold)),
-            "non_digits_rejected": float(np.mean(scores[~digits] < threshold)),
-            "digits": int(np.sum(digits)),
-            "non_digits": int(np.sum(~digits)),
-            "digits_rejected_by_way": rejected_by_way(scores, validation, threshold),
-        },
-    )
     return model
 
 
