@@ -169,10 +169,9 @@ def _in_parts(make: Callable[[Any], Prepared], tasks: list[Any], workers: int) -
         return Prepared(np.zeros((0, 28, 28), np.uint8), 0)
     if workers > 1:
         context = multiprocessing.get_context("spawn")  # forking beside BLAS threads can hang
-        pool = ProcessPoolExecutor(
+        with ProcessPoolExecutor(
             min(workers, len(tasks)), mp_context=context, initializer=exit_with_parent
-        )
-        with pool:
+        ) as pool:
             parts = list(pool.map(make, tasks))
     else:
         parts = [make(task) for task in tasks]

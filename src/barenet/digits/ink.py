@@ -109,9 +109,8 @@ def quadratic_surface(
     darker half, each scored by the squared distances of the nearest half of the pixels,
     ``sum_{i < n/2} r_(i)^2``. A start that scores under ``TWO_SIDED`` times the best fit so
     far (first the fit from every pixel) has found one of two flat sheets, ink or paper, and is
-    kept. Thin strokes on
-    unevenly lit paper score about the same from every start (each finds the paper, or one lit
-    part of it), and keep the fit from every pixel.
+    kept. Thin strokes on unevenly lit paper score about the same from every start (each finds
+    the paper, or one lit part of it), and keep the fit from every pixel.
     """
     height, width = values.shape
     rows, cols = np.mgrid[-pad : height + pad, -pad : width + pad].astype(np.float64)
