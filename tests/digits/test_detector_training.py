@@ -7,12 +7,15 @@ from barenet.digits.detector_threshold import DIGITS_REJECTED
 from barenet.digits.detector_training import (
     DRAWN,
     PHOTOGRAPHED,
+    THIN_PENS,
+    TRAIN_DIGITS,
     generated_digits,
     generated_non_digits,
     prepared_digits,
     prepared_non_digits,
     threshold_anew,
     train_detector,
+    training_set,
 )
 from barenet.digits.recipe import build_model
 
@@ -31,6 +34,38 @@ def test_images_made_in_parts_are_the_same_for_any_number_of_processes(monkeypat
     assert not {DRAWN, PHOTOGRAPHED, detector_training.AS_IS} & set(detector_training.STYLES)
 
 
+def test_the_thin_pens_draw_as_many_digits_as_non_digits_and_only_with_thin_pens(monkeypatch):
+    images = np.zeros((5, 28, 28), np.uint8)
+    images[:, 6:22, 12:16] = 255  # a thick 1
+    digits = generated_digits(images, [7, 4], 1, THIN_PENS)
+    others = generated_non_digits(5, [7, 5], 1, THIN_PENS)
+    assert len(digits.inputs) == 5 and set(digits.ways) <= set(THIN_PENS)
+    assert len(others.inputs) + others.blank == 5 and set(others.ways) <= set(THIN_PENS)
+    # The training set asks for its thin-pen images in the thin pens, as many of each.
+    asked = []
+
+    def spying(make):
+        def made(what, seed, workers=1, styles=None):
+            asked.append((make.__name__, what if isinstance(what, int) else len(what), styles))
+            return make(what, seed, workers, styles)
+
+        return made
+
+    for make in (generated_digits, generated_non_digits):
+        monkeypatch.setattr(detector_training, make.__name__, spying(make))
+    data = training_set(seed=2, redrawn=3, negatives=3, thin=4)
+    assert asked == [
+        ("generated_digits", 3, None),
+        ("generated_non_digits", 3, None),
+        ("generated_digits", 4, THIN_PENS),
+        ("generated_non_digits", 4, THIN_PENS),
+    ]
+    labels = np.concatenate([data.y_train, data.y_test])
+    # MNIST's training digits as they are, 3 + 4 drawn again, and 3 + 4 non-digits (these seeds
+    # draw none in which no ink is found)
+    assert np.sum(labels == 1) == TRAIN_DIGITS + 3 + 4 and np.sum(labels == 0) == 3 + 4
+
+
 def test_prepared_inputs_look_like_mnist():
     rng = np.random.default_rng(0)
     others, kinds = prepared_non_digits(14, rng, photo_share=0.5)
@@ -46,13 +81,13 @@ def test_a_short_training_run_learns_and_saves_its_threshold(monkeypatch):
     monkeypatch.setattr(detector_training, "VALIDATION_REDRAWS", 2)  # 50 as is, 200 drawn
     quick = detector_training.DETECTOR_CONFIG.replace(epochs=1, train_limit=3000)
     monkeypatch.setattr(detector_training, "DETECTOR_CONFIG", quick)
-    model = train_detector(seed=1, redrawn=100, negatives=600, workers=1)
+    model = train_detector(seed=1, redrawn=100, negatives=600, workers=1, thin=50)
     validation = model.metadata["validation"]
     assert 50 + 100 < validation["digits"] <= 50 + 2 * 100  # (a digit with no ink found is not)
     assert set(validation["digits_rejected_by_way"]) > {detector_training.AS_IS, DRAWN}
     assert 0 < model.metadata["threshold"] < 1
-    # At a threshold that rejects 2% of each way's digits, a detector that learnt nothing would
-    # reject at most about 2% of non-digits too; one epoch on 3,000 images already does far better.
+    # At a threshold that rejects 1% of each way's digits, a detector that learnt nothing would
+    # reject at most about 1% of non-digits too; one epoch on 3,000 images already does far better.
     assert validation["non_digits_rejected"] > 0.1
     assert validation["digits_rejected"] <= DIGITS_REJECTED
 
