@@ -33,7 +33,7 @@ from barenet.activations import logsumexp
 from barenet.datasets import Dataset, load_mnist
 from barenet.datasets.idx import read_idx
 from barenet.digits.detector import detection_threshold, digit_scores, shipped_detector
-from barenet.digits.detector_training import prepared_non_digits
+from barenet.digits.detector_data import prepared_non_digits
 from barenet.digits.finetuning import finetune
 from barenet.digits.imaging import BlankImageError, load_digit, to_mnist
 from barenet.digits.nondigits import KINDS

@@ -5,8 +5,9 @@ import pytest
 
 from barenet.datasets import load_mnist
 from barenet.digits.detector import detection_threshold, digit_scores, is_digit, shipped_detector
+from barenet.digits.detector_data import DRAWN, PHOTOGRAPHED, prepared_non_digits
 from barenet.digits.detector_threshold import DIGITS_REJECTED
-from barenet.digits.detector_training import AS_IS, DRAWN, PHOTOGRAPHED, prepared_non_digits
+from barenet.digits.detector_training import AS_IS
 from barenet.digits.nondigits import KINDS
 from barenet.digits.styles import STYLES
 

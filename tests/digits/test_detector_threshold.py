@@ -3,8 +3,8 @@
 import numpy as np
 
 from barenet.digits.detector import DIGIT
+from barenet.digits.detector_data import DRAWN, PHOTOGRAPHED
 from barenet.digits.detector_threshold import DIGITS_REJECTED, choose_threshold
-from barenet.digits.detector_training import DRAWN, PHOTOGRAPHED
 
 
 def test_the_threshold_rejects_its_share_of_digits():

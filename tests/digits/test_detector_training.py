@@ -1,18 +1,13 @@
-"""Training the detector: the data it sees, the threshold rule, and a short run end to end."""
+"""Training the detector: its training set, and a short run end to end."""
 
 import numpy as np
 
 from barenet.digits import detector_training
+from barenet.digits.detector_data import DRAWN, generated_digits, generated_non_digits
 from barenet.digits.detector_threshold import DIGITS_REJECTED
 from barenet.digits.detector_training import (
-    DRAWN,
-    PHOTOGRAPHED,
     THIN_PENS,
     TRAIN_DIGITS,
-    generated_digits,
-    generated_non_digits,
-    prepared_digits,
-    prepared_non_digits,
     threshold_anew,
     train_detector,
     training_set,
@@ -20,27 +15,7 @@ from barenet.digits.detector_training import (
 from barenet.digits.recipe import build_model
 
 
-def test_images_made_in_parts_are_the_same_for_any_number_of_processes(monkeypatch):
-    monkeypatch.setattr(detector_training, "PART", 2)  # three parts of digits, two of others
-    images = np.zeros((5, 28, 28), np.uint8)
-    images[:, 6:22, 12:16] = 255  # a thick 1
-    alone, shared = (generated_digits(images, [7, 0], workers) for workers in (1, 2))
-    assert np.array_equal(alone.inputs, shared.inputs) and alone.ways == shared.ways
-    assert alone.kept == shared.kept == (0, 1, 2, 3, 4) and alone.blank == 0
-    others = [generated_non_digits(4, [7, 1], workers) for workers in (1, 2)]
-    assert np.array_equal(others[0].inputs, others[1].inputs) and len(others[0].inputs) > 0
-    ways = set(alone.ways + others[0].ways)
-    assert ways <= {DRAWN, PHOTOGRAPHED, *detector_training.STYLES}
-    assert not {DRAWN, PHOTOGRAPHED, detector_training.AS_IS} & set(detector_training.STYLES)
-
-
-def test_the_thin_pens_draw_as_many_digits_as_non_digits_and_only_with_thin_pens(monkeypatch):
-    images = np.zeros((5, 28, 28), np.uint8)
-    images[:, 6:22, 12:16] = 255  # a thick 1
-    digits = generated_digits(images, [7, 4], 1, THIN_PENS)
-    others = generated_non_digits(5, [7, 5], 1, THIN_PENS)
-    assert len(digits.inputs) == 5 and set(digits.ways) <= set(THIN_PENS)
-    assert len(others.inputs) + others.blank == 5 and set(others.ways) <= set(THIN_PENS)
+def test_the_training_set_asks_for_as_many_thin_pen_digits_as_non_digits(monkeypatch):
     # The training set asks for its thin-pen images in the thin pens, as many of each.
     asked = []
 
@@ -64,16 +39,6 @@ def test_the_thin_pens_draw_as_many_digits_as_non_digits_and_only_with_thin_pens
     # MNIST's training digits as they are, 3 + 4 drawn again, and 3 + 4 non-digits (these seeds
     # draw none in which no ink is found)
     assert np.sum(labels == 1) == TRAIN_DIGITS + 3 + 4 and np.sum(labels == 0) == 3 + 4
-
-
-def test_prepared_inputs_look_like_mnist():
-    rng = np.random.default_rng(0)
-    others, kinds = prepared_non_digits(14, rng, photo_share=0.5)
-    assert others.inputs.shape == (14 - others.blank, 28, 28) and others.inputs.dtype == np.uint8
-    assert set(kinds) <= set(detector_training.KINDS) and len(kinds) == len(others.inputs)
-    digits = prepared_digits(np.zeros((3, 28, 28), np.uint8) + np.eye(28, dtype=np.uint8) * 255,
-                             rng, photo_share=1.0)  # fmt: skip
-    assert digits.inputs.shape == (3, 28, 28) and digits.inputs.max() == 255
 
 
 def test_a_short_training_run_learns_and_saves_its_threshold(monkeypatch):

@@ -28,7 +28,8 @@ DIGITS_REJECTED = 0.01
 @dataclass(frozen=True)
 class Validation:
     """Inputs ``(N, 28, 28)``, labels ``(N,)`` (1: a digit) and how each was sent (one of
-    ``detector_training``'s ``AS_IS``, ``DRAWN`` and ``PHOTOGRAPHED``, or a style's name)."""
+    ``detector_training.AS_IS``, ``detector_data``'s ``DRAWN`` and ``PHOTOGRAPHED``, or a
+    style's name)."""
 
     inputs: np.ndarray
     labels: np.ndarray

@@ -8,7 +8,7 @@ thickened to MNIST's width and scaled. So the network learns from MNIST's 60,000
 and from ``RESTYLED`` of them drawn again the ways people send digits (on a page, photographed,
 or in a random style of ``styles.STYLES``: another pen, a close-up, chalk, a dark-mode screen,
 ...) and prepared by the package's own preparation, with their labels. The images are made as
-the digit detector's are (``detector_training.generated_digits``: in parts, one process per
+the digit detector's are (``detector_data.generated_digits``: in parts, one process per
 core, the same images for any number of processes). MNIST's test set is left as it is.
 
 It is the candidate for the default model (``docs/presets.md``, "The shipped models"): it reads
@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from barenet.datasets import Dataset, load_mnist
-from barenet.digits.detector_training import generated_digits
+from barenet.digits.detector_data import generated_digits
 from barenet.digits.presets import get_preset
 from barenet.digits.recipe import train
 from barenet.digits.workers import usable_cores
