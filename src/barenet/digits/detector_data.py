@@ -128,23 +128,24 @@ def prepared_non_digits(
     return Prepared(inputs, count - len(inputs), tuple(ways), tuple(kept)), kept_kinds
 
 
-# A part's task ends with its styles: None for the usual mix (STYLE_SHARE of them in any style,
-# the others drawn or photographed), or the only styles to send every image in (the training's
-# THIN_PENS).
+def _mix(styles: tuple[str, ...] | None) -> tuple[float, tuple[str, ...]]:
+    """A part's share sent in a style, and the styles: for ``None`` the usual mix
+    (``STYLE_SHARE`` in any style, the others drawn or photographed), else every image in one of
+    ``styles`` (the training's ``THIN_PENS``)."""
+    return (STYLE_SHARE, tuple(STYLES)) if styles is None else (1.0, styles)
+
+
 def _digits_part(task: tuple[np.ndarray, list[int], tuple[str, ...] | None]) -> Prepared:
     images, seed, styles = task
-    rng = np.random.default_rng(seed)
-    if styles is None:
-        return prepared_digits(images, rng, PHOTO_SHARE, STYLE_SHARE)
-    return prepared_digits(images, rng, PHOTO_SHARE, style_share=1.0, styles=styles)
+    share, pens = _mix(styles)
+    return prepared_digits(images, np.random.default_rng(seed), PHOTO_SHARE, share, pens)
 
 
 def _non_digits_part(task: tuple[int, list[int], tuple[str, ...] | None]) -> Prepared:
     count, seed, styles = task
+    share, pens = _mix(styles)
     rng = np.random.default_rng(seed)
-    if styles is None:
-        return prepared_non_digits(count, rng, PHOTO_SHARE, style_share=STYLE_SHARE)[0]
-    return prepared_non_digits(count, rng, PHOTO_SHARE, style_share=1.0, styles=styles)[0]
+    return prepared_non_digits(count, rng, PHOTO_SHARE, style_share=share, styles=pens)[0]
 
 
 def _in_parts(make: Callable[[Any], Prepared], tasks: list[Any], workers: int) -> Prepared:
