@@ -1,10 +1,17 @@
 """Fine-tuning on a person's digits: the mix, and a short run that learns and reports."""
 
 import numpy as np
+import pytest
 
 from barenet.datasets import Dataset, load_mnist
 from barenet.digits.config import TrainConfig
-from barenet.digits.finetuning import PERSON_SHARE, FinetuneSettings, finetune, mixed_training_set
+from barenet.digits.finetuning import (
+    PERSON_SHARE,
+    FinetuneSettings,
+    finetune,
+    learning_rate_schedule,
+    mixed_training_set,
+)
 from barenet.digits.recipe import build_model
 
 
@@ -36,3 +43,17 @@ def test_finetuning_learns_the_persons_digits():
     assert result.person_after > result.person_before + 0.1  # upside-down digits, learnt
     assert result.mnist_after > 0.8  # and MNIST is not forgotten
     assert (result.person_train, result.person_test) == (40, 80)
+    # the rate fell on its cosine over exactly the run's updates: at its end, and not before
+    schedule = result.model.optimizer.learning_rate
+    assert schedule == learning_rate_schedule(3000 + 1000, settings)
+    assert result.model.optimizer.iterations == schedule.total_steps == 3 * 32  # ceil(4000/128)
+    assert schedule(schedule.total_steps - 1) < 1e-3 * settings.learning_rate < schedule(88)
+
+
+def test_the_rate_starts_at_the_setting_and_falls_to_zero_over_the_run():
+    settings = FinetuneSettings(epochs=2, batch_size=100, learning_rate=4e-4)
+    schedule = learning_rate_schedule(1050, settings)  # 11 batches an epoch, the last of 50
+    assert schedule.total_steps == 22
+    assert schedule(0) == 4e-4
+    assert schedule(11) == pytest.approx(2e-4)  # half way down, half way through
+    assert schedule(22) == 0.0
