@@ -1,12 +1,12 @@
 """Fine-tuning a digit model on one person's digits without forgetting MNIST.
 
-A few dozen of a person's digits are too few to train on alone: a few epochs on them would pull
-the network towards that person and away from everyone else (catastrophic forgetting). So each
-epoch mixes them, repeated and randomly shifted, rotated and scaled, into a random sample of
-MNIST's training images (a quarter of the batch is the person's). The learning rate starts at a
-fifth of a training run's and falls to zero on a half cosine over the run, so that the last
-updates are small ones that settle the network between the person and MNIST. The model is
-measured before and after on the person's held-out digits and on MNIST's test set.
+A few dozen of a person's digits are too few to train on alone: a few epochs on them would pull the
+network towards that person and away from everyone else (catastrophic forgetting). So each epoch
+mixes them, repeated and randomly shifted, rotated and scaled, into a random sample of MNIST's
+training images (a quarter of the batch is the person's). The learning rate starts at a fifth of
+the cnn preset's and falls to zero on a half cosine over the run, which forgets less of MNIST than
+a constant rate. The model is measured before and after on the person's held-out digits and on
+MNIST's test set.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ PERSON_SHARE = 0.25  # of every epoch's images, the person's (repeated as often 
 @dataclass(frozen=True)
 class FinetuneSettings:
     # 8 epochs on a falling rate read a person's validation digits as well as 4 on a constant
-    # one, and cost MNIST less (benchmarks/reading.md)
+    # one, and cost MNIST less (docs/your-digit.md, "Learn my handwriting")
     epochs: int = 8
     # MNIST training images mixed into each epoch: with 12,000, 300 of a writer's digits cost
     # MNIST 0.4 points (benchmarks/reading.md)
     mnist_images: int = 24_000
-    learning_rate: float = 4e-4  # Adam's at the start, a fifth of the presets'; falls to 0
+    learning_rate: float = 4e-4  # Adam's at the start, a fifth of the cnn preset's; falls to 0
     batch_size: int = 128
     seed: int = 0
 
